@@ -1,0 +1,557 @@
+//! Evaluation: rules × facts × intent → findings, each with the trace that explains it.
+//!
+//! Owns the meaning of applicability, conditions and outcomes. A rule is not applicable when
+//! its intent names another command or its product / OS ranges are known not to hold; it is
+//! triggered when it applies and its condition holds; unknown when the facts cannot decide.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::RegexBuilder;
+use serde::Serialize;
+
+use crate::facts::{render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX};
+use crate::intent::{match_intent, Command, IntentMatch};
+use crate::model::{Action, Condition, Expect, FactType, FactValue, Literal, Rule, Severity};
+use crate::tri::Tri;
+
+/// The outcome of evaluating one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The command, product or OS is not one the rule concerns.
+    NotApplicable,
+    /// The rule applies and the problem is absent.
+    Clear,
+    /// The facts at hand cannot decide.
+    Unknown,
+    /// The problem applies.
+    Triggered,
+}
+
+impl Outcome {
+    /// The test-case expectation this outcome satisfies.
+    pub fn as_expect(self) -> Expect {
+        match self {
+            Outcome::NotApplicable => Expect::NotApplicable,
+            Outcome::Clear => Expect::Clear,
+            Outcome::Unknown => Expect::Unknown,
+            Outcome::Triggered => Expect::Triggered,
+        }
+    }
+}
+
+/// A fact as one step of a trace used it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FactUse {
+    /// Dotted name (`env.X` for variables).
+    pub name: String,
+    /// Its value, or none when unknown.
+    pub value: Option<String>,
+    /// Where the value came from, when known.
+    pub source: Option<String>,
+}
+
+/// One step of an evaluation: what was tested, its value, the facts it read, its parts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Trace {
+    /// What was tested, in words.
+    pub label: String,
+    /// Its three-valued result.
+    pub value: Tri,
+    /// Facts read by this step itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<FactUse>,
+    /// Sub-steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Trace>,
+}
+
+impl Trace {
+    fn leaf(label: String, value: Tri, facts: Vec<FactUse>) -> Trace {
+        Trace {
+            label,
+            value,
+            facts,
+            children: Vec::new(),
+        }
+    }
+
+    /// Every fact name read anywhere in the trace whose value was unknown.
+    pub fn unknown_facts(&self, out: &mut BTreeSet<String>) {
+        if self.value == Tri::Unknown {
+            out.extend(self.facts.iter().filter(|f| f.value.is_none()).map(|f| f.name.clone()));
+            for child in &self.children {
+                child.unknown_facts(out);
+            }
+        }
+    }
+
+    /// The leaves that held, in words (why a triggered rule applies).
+    pub fn held(&self, out: &mut Vec<String>) {
+        if self.value != Tri::True {
+            return;
+        }
+        if self.children.is_empty() {
+            out.push(self.label.clone());
+        } else {
+            for child in &self.children {
+                child.held(out);
+            }
+        }
+    }
+}
+
+/// A rule's workaround, rendered with the facts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RenderedWorkaround {
+    /// The text with known facts filled in.
+    pub text: String,
+    /// Facts the text needs but which are unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// The evaluation of one rule against one host and command.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    /// The rule's id.
+    pub rule: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Applicability (intent, products, OS) then condition.
+    pub trace: Trace,
+    /// For unknown outcomes: the facts whose values would decide it.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub deciding_facts: BTreeSet<String>,
+    /// The rendered workaround.
+    pub workaround: RenderedWorkaround,
+}
+
+/// Facts for one rule: the host's facts plus those bound from the command by the intent.
+struct Scope<'a> {
+    facts: &'a FactSet,
+    bound: BTreeMap<String, Fact>,
+}
+
+impl FactLookup for Scope<'_> {
+    fn lookup(&self, name: &str) -> Option<&Fact> {
+        self.bound.get(name).or_else(|| self.facts.get(name))
+    }
+}
+
+impl Scope<'_> {
+    fn fact_use(&self, name: &str) -> FactUse {
+        let fact = self.lookup(name);
+        FactUse {
+            name: name.to_string(),
+            value: fact.map(|f| f.value.to_string()),
+            source: fact.map(|f| f.source.to_string()),
+        }
+    }
+}
+
+/// Evaluates one rule. A rule with an intent is not applicable without a command.
+pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Evaluation {
+    let mut scope = Scope {
+        facts,
+        bound: BTreeMap::new(),
+    };
+    let mut applicability = Vec::new();
+    let intent_ok = match (&rule.intent, command) {
+        (None, _) => true,
+        (Some(intent), None) => {
+            applicability.push(Trace::leaf(
+                format!("command is {}", intent.program),
+                Tri::False,
+                vec![],
+            ));
+            false
+        }
+        (Some(intent), Some(command)) => {
+            let mut label = format!("command is {}", intent.program);
+            for flag in &intent.flags {
+                label.push_str(&format!(" {flag}"));
+            }
+            match match_intent(intent, command) {
+                IntentMatch::Matches { bindings } => {
+                    for (name, arg) in bindings {
+                        let fact = Fact {
+                            value: FactValue::Str(arg),
+                            source: FactSource::Command,
+                        };
+                        scope.bound.insert(format!("{COMMAND_PREFIX}{name}"), fact);
+                    }
+                    applicability.push(Trace::leaf(label, Tri::True, vec![]));
+                    true
+                }
+                IntentMatch::Differs(why) => {
+                    applicability.push(Trace::leaf(format!("{label} ({why})"), Tri::False, vec![]));
+                    false
+                }
+            }
+        }
+    };
+    if intent_ok {
+        for product in &rule.applies.products {
+            let name = product.fact_name();
+            applicability.push(in_range(&scope, &name, &product.versions));
+        }
+        if !rule.applies.os.is_empty() {
+            let names: Vec<&str> = rule.applies.os.iter().map(|o| o.as_str()).collect();
+            let value = match scope.lookup("os.family") {
+                Some(fact) => Tri::from(names.contains(&fact.value.to_string().as_str())),
+                None => Tri::Unknown,
+            };
+            applicability.push(Trace::leaf(
+                format!("os.family is {}", names.join(" or ")),
+                value,
+                vec![scope.fact_use("os.family")],
+            ));
+        }
+    }
+    let applies = Tri::all(applicability.iter().map(|t| t.value));
+    let applies_trace = Trace {
+        label: "applies".into(),
+        value: applies,
+        facts: vec![],
+        children: applicability,
+    };
+    let mut children = vec![applies_trace];
+    let condition = match (&rule.when, applies) {
+        (_, Tri::False) => Tri::False,
+        (None, _) => Tri::True,
+        (Some(cond), _) => {
+            let trace = eval_condition(cond, &scope);
+            let value = trace.value;
+            children.push(Trace {
+                label: "when".into(),
+                value,
+                facts: vec![],
+                children: vec![trace],
+            });
+            value
+        }
+    };
+    let overall = applies.and(condition);
+    let outcome = match (overall, applies) {
+        (Tri::True, _) => Outcome::Triggered,
+        (Tri::Unknown, _) => Outcome::Unknown,
+        (Tri::False, Tri::False) => Outcome::NotApplicable,
+        (Tri::False, _) => Outcome::Clear,
+    };
+    let trace = Trace {
+        label: rule.id.clone(),
+        value: overall,
+        facts: vec![],
+        children,
+    };
+    let mut deciding_facts = BTreeSet::new();
+    if outcome == Outcome::Unknown {
+        trace.unknown_facts(&mut deciding_facts);
+    }
+    let rendered = render_template(&rule.workaround.text, &scope);
+    Evaluation {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        outcome,
+        trace,
+        deciding_facts,
+        workaround: RenderedWorkaround {
+            text: rendered.text,
+            missing: rendered.missing,
+        },
+    }
+}
+
+fn in_range(scope: &Scope, name: &str, range: &crate::version::VersionRange) -> Trace {
+    let value = match scope.lookup(name).map(|f| &f.value) {
+        Some(FactValue::Version(v)) => Tri::from(range.contains(v)),
+        Some(other) => match other.to_string().parse() {
+            Ok(v) => Tri::from(range.contains(&v)),
+            Err(_) => Tri::False,
+        },
+        None => Tri::Unknown,
+    };
+    Trace::leaf(format!("{name} in {range}"), value, vec![scope.fact_use(name)])
+}
+
+fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
+    let env_use = |var: &str| scope.fact_use(&format!("env.{var}"));
+    let env = |var: &str| -> EnvValue { scope.facts.env_var(var) };
+    match cond {
+        Condition::All(members) | Condition::Any(members) => {
+            let children: Vec<Trace> = members.iter().map(|m| eval_condition(m, scope)).collect();
+            let values = children.iter().map(|c| c.value);
+            let (label, value) = if matches!(cond, Condition::All(_)) {
+                ("all of", Tri::all(values))
+            } else {
+                ("any of", Tri::any(values))
+            };
+            Trace {
+                label: label.into(),
+                value,
+                facts: vec![],
+                children,
+            }
+        }
+        Condition::Not(inner) => {
+            let child = eval_condition(inner, scope);
+            Trace {
+                label: "not".into(),
+                value: child.value.not(),
+                facts: vec![],
+                children: vec![child],
+            }
+        }
+        Condition::EnvSet(var) | Condition::EnvUnset(var) => {
+            let set = match env(var) {
+                EnvValue::Unknown => Tri::Unknown,
+                EnvValue::Unset => Tri::False,
+                EnvValue::Set(_) => Tri::True,
+            };
+            let (label, value) = if matches!(cond, Condition::EnvSet(_)) {
+                (format!("{var} is set"), set)
+            } else {
+                (format!("{var} is not set"), set.not())
+            };
+            Trace::leaf(label, value, vec![env_use(var)])
+        }
+        Condition::EnvEquals(var, expected) => {
+            let value = match env(var) {
+                EnvValue::Unknown => Tri::Unknown,
+                EnvValue::Unset => Tri::False,
+                EnvValue::Set(f) => Tri::from(f.value.to_string() == *expected),
+            };
+            Trace::leaf(format!("{var} == {expected:?}"), value, vec![env_use(var)])
+        }
+        Condition::EnvMatches(var, pattern) => {
+            let regex = RegexBuilder::new(pattern).size_limit(1 << 20).build();
+            let value = match (env(var), regex) {
+                // lint rejects bad patterns; one that slipped through cannot decide anything.
+                (_, Err(_)) | (EnvValue::Unknown, _) => Tri::Unknown,
+                (EnvValue::Unset, _) => Tri::False,
+                (EnvValue::Set(f), Ok(re)) => Tri::from(re.is_match(&f.value.to_string())),
+            };
+            Trace::leaf(format!("{var} matches /{pattern}/"), value, vec![env_use(var)])
+        }
+        Condition::FactEquals(name, literal) => compare(scope, name, crate::model::CompareOp::Eq, literal),
+        Condition::FactCompare(name, op, literal) => compare(scope, name, *op, literal),
+        Condition::FactInRange(name, range) => in_range(scope, name, range),
+        Condition::FileExists(template) => {
+            let rendered = render_template(template, scope);
+            let uses: Vec<FactUse> = crate::facts::template_refs(template)
+                .into_iter()
+                .map(|n| scope.fact_use(n))
+                .collect();
+            let value = match rendered.clone().complete() {
+                Some(path) if scope.facts.is_probeable() => {
+                    Tri::from(std::fs::symlink_metadata(&path).is_ok())
+                }
+                _ => Tri::Unknown,
+            };
+            Trace::leaf(format!("file {} exists", rendered.text), value, uses)
+        }
+        Condition::OnPath(program) => {
+            let value = if scope.facts.is_probeable() {
+                on_path(program, scope.facts)
+            } else {
+                Tri::Unknown
+            };
+            Trace::leaf(format!("{program} is on PATH"), value, vec![env_use("PATH")])
+        }
+    }
+}
+
+fn compare(scope: &Scope, name: &str, op: crate::model::CompareOp, literal: &Literal) -> Trace {
+    let label = format!("{name} {} {literal}", op.symbol());
+    let value = match scope.lookup(name) {
+        None => Tri::Unknown,
+        Some(fact) => {
+            let ty = fact.value.ty();
+            match FactValue::coerce(literal, ty) {
+                Ok(expected) if ty == FactType::Bool && !matches!(op, crate::model::CompareOp::Eq | crate::model::CompareOp::Ne) => {
+                    Tri::from(op.holds(fact.value.cmp(&expected)))
+                }
+                Ok(expected) => Tri::from(op.holds(fact.value.cmp(&expected))),
+                // lint rejects mistyped literals; at run time they decide nothing.
+                Err(_) => Tri::Unknown,
+            }
+        }
+    };
+    Trace::leaf(label, value, vec![scope.fact_use(name)])
+}
+
+fn on_path(program: &str, facts: &FactSet) -> Tri {
+    let EnvValue::Set(path) = facts.env_var("PATH") else {
+        return Tri::False;
+    };
+    let path = path.value.to_string();
+    let windows = cfg!(windows);
+    let exts: Vec<String> = if windows {
+        match facts.env_var("PATHEXT") {
+            EnvValue::Set(f) => f.value.to_string().split(';').map(str::to_string).collect(),
+            _ => vec![".EXE".into(), ".COM".into(), ".BAT".into(), ".CMD".into()],
+        }
+    } else {
+        vec![String::new()]
+    };
+    let found = std::env::split_paths(&path).any(|dir| {
+        exts.iter().chain(std::iter::once(&String::new())).any(|ext| {
+            std::fs::metadata(dir.join(format!("{program}{ext}"))).is_ok_and(|m| m.is_file())
+        })
+    });
+    Tri::from(found)
+}
+
+/// The environment changes the structured workarounds of triggered rules would make, and the
+/// facts missing for those that cannot be applied.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkaroundPlan {
+    /// (rule id, variable, value) to set in the child's environment.
+    pub set_env: Vec<(String, String, String)>,
+    /// (rule id, fact) for actions whose input fact is unknown.
+    pub missing: Vec<(String, String)>,
+}
+
+/// Plans the structured workarounds of every triggered rule among `evaluations`.
+pub fn plan_workarounds<'a>(
+    rules: impl IntoIterator<Item = &'a Rule>,
+    evaluations: &[Evaluation],
+    facts: &FactSet,
+) -> WorkaroundPlan {
+    let mut plan = WorkaroundPlan::default();
+    for rule in rules {
+        let triggered = evaluations
+            .iter()
+            .any(|e| e.rule == rule.id && e.outcome == Outcome::Triggered);
+        if !triggered {
+            continue;
+        }
+        for action in &rule.workaround.actions {
+            match action {
+                Action::SetEnv { var, fact } => match facts.get(fact) {
+                    Some(f) => plan
+                        .set_env
+                        .push((rule.id.clone(), var.clone(), f.value.to_string())),
+                    None => plan.missing.push((rule.id.clone(), fact.clone())),
+                },
+            }
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Applies, Intent, OsFamily, ProductRange, Workaround};
+
+    fn q178311() -> Rule {
+        Rule {
+            id: "r".into(),
+            revision: 1,
+            kb: vec![],
+            title: "t".into(),
+            severity: Severity::Block,
+            reviewed: "2026-01-01".parse().unwrap(),
+            status: Default::default(),
+            applies: Applies {
+                products: vec![ProductRange {
+                    name: "exchange".into(),
+                    versions: ">=5.5, <6".parse().unwrap(),
+                }],
+                os: vec![OsFamily::Windows],
+            },
+            intent: Some(Intent {
+                program: "isinteg".into(),
+                flags: vec!["-patch".into()],
+                forbidden: vec![],
+                args: vec![],
+            }),
+            when: Some(Condition::All(vec![
+                Condition::FactEquals("cluster.node".into(), Literal::Bool(true)),
+                Condition::EnvUnset("_CLUSTER_NETWORK_NAME_".into()),
+            ])),
+            symptoms: vec![],
+            workaround: Workaround {
+                text: "set it to {cluster.network_name}".into(),
+                actions: vec![],
+            },
+            tests: vec![],
+        }
+    }
+
+    fn host(cluster: Option<bool>, env: &[(&str, &str)]) -> FactSet {
+        let mut set = FactSet::remote();
+        let f = |value| Fact {
+            value,
+            source: FactSource::TestCase,
+        };
+        set.insert("os.family", f(FactValue::Str("windows".into())));
+        set.insert("product.exchange.version", f(FactValue::Version("5.5.2653".parse().unwrap())));
+        if let Some(c) = cluster {
+            set.insert("cluster.node", f(FactValue::Bool(c)));
+        }
+        set.set_environment(
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            FactSource::TestCase,
+        );
+        set
+    }
+
+    fn run(rule: &Rule, facts: &FactSet, cmd: &str) -> Evaluation {
+        let argv: Vec<String> = cmd.split(' ').map(String::from).collect();
+        evaluate(rule, facts, Command::parse(&argv).as_ref())
+    }
+
+    #[test]
+    fn q178311_outcomes() {
+        let rule = q178311();
+        assert_eq!(run(&rule, &host(Some(true), &[]), "isinteg -patch").outcome, Outcome::Triggered);
+        assert_eq!(
+            run(&rule, &host(Some(true), &[("_CLUSTER_NETWORK_NAME_", "EXC")]), "isinteg -patch").outcome,
+            Outcome::Clear
+        );
+        assert_eq!(run(&rule, &host(Some(false), &[]), "isinteg -patch").outcome, Outcome::Clear);
+        let unknown = run(&rule, &host(None, &[]), "ISINTEG.EXE /PATCH");
+        assert_eq!(unknown.outcome, Outcome::Unknown);
+        assert_eq!(unknown.deciding_facts.iter().collect::<Vec<_>>(), vec!["cluster.node"]);
+        assert_eq!(run(&rule, &host(Some(true), &[]), "isinteg -fix").outcome, Outcome::NotApplicable);
+        assert_eq!(evaluate(&rule, &host(Some(true), &[]), None).outcome, Outcome::NotApplicable);
+    }
+
+    #[test]
+    fn unknown_applicability_with_false_condition_is_clear() {
+        let rule = q178311();
+        let mut facts = FactSet::remote();
+        facts.insert(
+            "cluster.node",
+            Fact {
+                value: FactValue::Bool(false),
+                source: FactSource::TestCase,
+            },
+        );
+        assert_eq!(run(&rule, &facts, "isinteg -patch").outcome, Outcome::Clear);
+        let unknown = run(&rule, &FactSet::remote(), "isinteg -patch");
+        assert_eq!(unknown.outcome, Outcome::Unknown);
+        assert!(unknown.deciding_facts.contains("product.exchange.version"));
+        assert!(unknown.deciding_facts.contains("env._CLUSTER_NETWORK_NAME_"));
+    }
+
+    #[test]
+    fn workaround_renders_known_facts() {
+        let rule = q178311();
+        let mut facts = host(Some(true), &[]);
+        facts.insert(
+            "cluster.network_name",
+            Fact {
+                value: FactValue::Str("EXCLUSTER".into()),
+                source: FactSource::TestCase,
+            },
+        );
+        let e = run(&rule, &facts, "isinteg -patch");
+        assert_eq!(e.workaround.text, "set it to EXCLUSTER");
+    }
+}

@@ -1,0 +1,547 @@
+//! The `kbguard` command: parses arguments, calls the library, prints, and picks exit codes.
+//!
+//! Exit codes: 0 nothing blocks; 1 a block rule triggered; 2 usage or rule-loading errors;
+//! 3 a block rule is undecided. `run` exits with the command's own status once it has run.
+
+#![forbid(unsafe_code)]
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kbguard::eval::{evaluate, plan_workarounds};
+use kbguard::facts::{self, Fact, FactSource};
+use kbguard::lookup::{lookup_curated, Hit};
+use kbguard::model::{FactValue, Status};
+use kbguard::report;
+use kbguard::testing::run_tests;
+use kbguard::validate::Level;
+use kbguard::{Command, FactOptions, FactSet, Origin, RuleSet, Verdict};
+use serde::Serialize;
+use serde_json::json;
+
+/// Exit code for usage and rule-loading errors.
+const EXIT_USAGE: u8 = 2;
+
+/// kbguard: checks maintenance commands against known problems from knowledge-base articles.
+#[derive(Parser)]
+#[command(name = "kbguard", version, about, max_term_width = 100)]
+struct Cli {
+    /// When to colour output: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Clone, Default)]
+struct RuleArgs {
+    /// Also load rules and records from DIR (or a single .ron file); repeatable. KBGUARD_RULES
+    /// (a path list) adds more.
+    #[arg(long = "rules", value_name = "DIR")]
+    rules: Vec<PathBuf>,
+    /// Do not load the rules and records built into kbguard.
+    #[arg(long)]
+    no_default_rules: bool,
+}
+
+impl RuleArgs {
+    fn origins(&self) -> Vec<Origin> {
+        let mut origins = Vec::new();
+        if !self.no_default_rules {
+            origins.push(Origin::Embedded);
+        }
+        if let Some(paths) = std::env::var_os("KBGUARD_RULES") {
+            origins.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()).map(Origin::Path));
+        }
+        origins.extend(self.rules.iter().cloned().map(Origin::Path));
+        origins
+    }
+}
+
+#[derive(Args, Clone, Default)]
+struct FactArgs {
+    /// Evaluate the host described by this snapshot (RON, or JSON by extension) instead of
+    /// probing this machine.
+    #[arg(long = "facts", value_name = "FILE")]
+    facts: Option<PathBuf>,
+    /// Set a fact, overriding every other source: NAME=VALUE (env.VAR=VALUE sets a variable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+}
+
+impl FactArgs {
+    fn options(&self) -> FactOptions {
+        FactOptions {
+            snapshot: self.facts.clone(),
+            sets: self.sets.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a command (and the host) against the rules before running it.
+    Check {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        facts: FactArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Do not stop when a block rule cannot be decided.
+        #[arg(long)]
+        allow_unknown: bool,
+        /// The command, after `--`; without one only environment checks run.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Check a command, then run it only when nothing blocks.
+    Run {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        facts: FactArgs,
+        /// Do not stop when a block rule cannot be decided.
+        #[arg(long)]
+        allow_unknown: bool,
+        /// Run the command even when a rule blocks it.
+        #[arg(long)]
+        force: bool,
+        /// Apply the structured workarounds of triggered rules to the command's environment,
+        /// re-check, and run if nothing blocks any more.
+        #[arg(long)]
+        apply_workarounds: bool,
+        /// The command, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Show the facts collected, each with its source.
+    Facts {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        facts: FactArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the loaded rules.
+    Rules {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse and validate rule files and article records.
+    Lint {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Files or directories to lint on their own; without them, the active set.
+        paths: Vec<PathBuf>,
+        /// With PATHS: lint them together with the built-in rules and records.
+        #[arg(long)]
+        with_defaults: bool,
+    },
+    /// Run every rule's test cases.
+    Test {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Files or directories to test on their own; without them, the active set.
+        paths: Vec<PathBuf>,
+        /// With PATHS: load them together with the built-in rules and records.
+        #[arg(long)]
+        with_defaults: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show how one rule evaluates: each predicate, its value, and each fact's source.
+    Explain {
+        /// The rule's id.
+        rule: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        facts: FactArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The command, after `--`.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Find the articles and rules that describe an error message.
+    Lookup {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many hits at most.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Read one query per line from FILE (`-` for stdin); print one result per line.
+        #[arg(long, value_name = "FILE", conflicts_with = "query")]
+        batch: Option<PathBuf>,
+        /// The error message.
+        #[arg(required_unless_present = "batch")]
+        query: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.color {
+        ColorChoice::Always => owo_colors::set_override(true),
+        ColorChoice::Never => owo_colors::set_override(false),
+        ColorChoice::Auto => {}
+    }
+    let code = match run_cli(cli.command) {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("kbguard: {message}");
+            EXIT_USAGE
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// An error that ends the command with exit code 2, already in words.
+struct Failure(String);
+
+impl<E: miette::Diagnostic> From<E> for Failure {
+    fn from(err: E) -> Failure {
+        Failure(diagnostic_text(&err))
+    }
+}
+
+fn diagnostic_text(err: &dyn miette::Diagnostic) -> String {
+    if io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        let mut text = String::new();
+        let handler = miette::GraphicalReportHandler::new();
+        if handler.render_report(&mut text, err).is_ok() {
+            return text;
+        }
+    }
+    match err.help() {
+        Some(help) => format!("{err}\n  help: {help}"),
+        None => err.to_string(),
+    }
+}
+
+fn stdout() -> io::StdoutLock<'static> {
+    io::stdout().lock()
+}
+
+/// Loads the rules, printing every load error and validation problem to stderr.
+/// Returns the set and whether it has errors.
+fn load_rules(origins: &[Origin], warnings: bool) -> (RuleSet, bool) {
+    let set = RuleSet::load(origins);
+    for err in &set.loaded.errors {
+        eprintln!("{}", diagnostic_text(err));
+    }
+    for problem in &set.problems {
+        if warnings || problem.level == Level::Error {
+            eprintln!("{}", diagnostic_text(problem));
+        }
+    }
+    let failed = set.error_count() > 0;
+    (set, failed)
+}
+
+/// Loads rules for commands that rely on them: errors fail closed.
+fn load_for_use(args: &RuleArgs) -> Result<RuleSet, Failure> {
+    let (set, failed) = load_rules(&args.origins(), false);
+    if failed {
+        return Err(Failure(format!(
+            "{} error(s) in the rules; refusing to vouch for anything until they are fixed (`kbguard lint` lists them)",
+            set.error_count()
+        )));
+    }
+    Ok(set)
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), Failure> {
+    let mut out = stdout();
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| Failure(e.to_string()))?;
+    writeln!(out).ok();
+    Ok(())
+}
+
+fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
+    match cmd {
+        Cmd::Check { rules, facts, json, allow_unknown, command } => {
+            let set = load_for_use(&rules)?;
+            let host = facts::collect(&set.catalogue, &facts.options())?;
+            let command = Command::parse(&command);
+            let report = set.check(&host, command.as_ref());
+            let verdict = report.verdict(allow_unknown);
+            if json {
+                print_json(&json!({
+                    "verdict": verdict,
+                    "exit_code": verdict.exit_code(),
+                    "report": report,
+                }))?;
+            } else {
+                report::write_check(&mut stdout(), &set, &report, allow_unknown).ok();
+            }
+            Ok(verdict.exit_code())
+        }
+        Cmd::Run { rules, facts, allow_unknown, force, apply_workarounds, command } => {
+            run_command(&rules, &facts, allow_unknown, force, apply_workarounds, &command)
+        }
+        Cmd::Facts { rules, facts, json } => {
+            let set = load_for_use(&rules)?;
+            let host = facts::collect(&set.catalogue, &facts.options())?;
+            if json {
+                print_json(&facts_json(&set, &host))?;
+            } else {
+                report::write_facts(&mut stdout(), &set, &host).ok();
+            }
+            Ok(0)
+        }
+        Cmd::Rules { rules, json } => {
+            let set = load_for_use(&rules)?;
+            if json {
+                print_json(&rules_json(&set))?;
+            } else {
+                report::write_rules(&mut stdout(), &set).ok();
+            }
+            Ok(0)
+        }
+        Cmd::Lint { rules, paths, with_defaults } => {
+            let origins = origins_for(&rules, &paths, with_defaults);
+            let (set, failed) = load_rules(&origins, true);
+            let warnings = set.problems.iter().filter(|p| p.level == Level::Warning).count();
+            println!(
+                "{} files, {} rules, {} article records: {} error(s), {} warning(s)",
+                set.loaded.files.len() + set.loaded.errors.len(),
+                set.loaded.rules.len(),
+                set.loaded.articles.len(),
+                set.error_count(),
+                warnings
+            );
+            Ok(if failed { 1 } else { 0 })
+        }
+        Cmd::Test { rules, paths, with_defaults, json } => {
+            let origins = origins_for(&rules, &paths, with_defaults);
+            let (set, failed) = load_rules(&origins, false);
+            let results = run_tests(&set);
+            if json {
+                print_json(&results)?;
+            } else {
+                report::write_tests(&mut stdout(), &results).ok();
+            }
+            let any_failed = results.iter().any(|r| !r.passed());
+            Ok(if failed || any_failed { 1 } else { 0 })
+        }
+        Cmd::Explain { rule, rules, facts, json, command } => {
+            let set = load_for_use(&rules)?;
+            let loaded = set.rule(&rule).ok_or_else(|| {
+                Failure(format!("no rule with id {rule:?}; `kbguard rules` lists them"))
+            })?;
+            let host = facts::collect(&set.catalogue, &facts.options())?;
+            let command = Command::parse(&command);
+            let evaluation = evaluate(&loaded.rule, &host, command.as_ref());
+            if json {
+                print_json(&evaluation)?;
+            } else {
+                report::write_explain(&mut stdout(), &set, &evaluation).ok();
+            }
+            Ok(0)
+        }
+        Cmd::Lookup { rules, json, limit, batch, query } => {
+            let set = load_for_use(&rules)?;
+            let note = "no archive index is loaded: searching the built-in rules and article records only";
+            match (batch, query) {
+                (Some(file), _) => lookup_batch(&set, &file, limit),
+                (None, Some(query)) => {
+                    let hits = lookup_curated(&set, &query, limit);
+                    if json {
+                        print_json(&lookup_json(&query, &hits, note))?;
+                    } else {
+                        report::write_lookup(&mut stdout(), &hits, Some(note)).ok();
+                    }
+                    Ok(if hits.is_empty() { 1 } else { 0 })
+                }
+                (None, None) => Err(Failure("give an error message, or --batch FILE".into())),
+            }
+        }
+    }
+}
+
+fn origins_for(rules: &RuleArgs, paths: &[PathBuf], with_defaults: bool) -> Vec<Origin> {
+    if paths.is_empty() {
+        return rules.origins();
+    }
+    let mut origins = Vec::new();
+    if with_defaults {
+        origins.push(Origin::Embedded);
+    }
+    origins.extend(rules.rules.iter().chain(paths).cloned().map(Origin::Path));
+    origins
+}
+
+fn lookup_json(query: &str, hits: &[Hit], note: &str) -> serde_json::Value {
+    json!({
+        "query": query,
+        "archive": serde_json::Value::Null,
+        "note": note,
+        "hits": hits.iter().map(|h| json!({
+            "id": h.id,
+            "title": h.title,
+            "score": h.score,
+            "source": h.source,
+            "rules": h.rules,
+            "matched": h.matched,
+            "matched_part": h.matched.get(h.matched_span.clone()).unwrap_or(""),
+            "workaround": h.workaround,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn lookup_batch(set: &RuleSet, file: &std::path::Path, limit: usize) -> Result<u8, Failure> {
+    let text = if file.as_os_str() == "-" {
+        io::read_to_string(io::stdin()).map_err(|e| Failure(format!("stdin: {e}")))?
+    } else {
+        std::fs::read(file)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| Failure(format!("{}: {e}", file.display())))?
+    };
+    let note = "no archive index is loaded";
+    let mut out = io::BufWriter::new(stdout());
+    for query in text.lines() {
+        let hits = lookup_curated(set, query, limit);
+        let line = serde_json::to_string(&lookup_json(query, &hits, note)).map_err(|e| Failure(e.to_string()))?;
+        writeln!(out, "{line}").map_err(|e| Failure(e.to_string()))?;
+    }
+    Ok(0)
+}
+
+fn facts_json(set: &RuleSet, host: &FactSet) -> serde_json::Value {
+    let known: serde_json::Map<String, serde_json::Value> = host
+        .iter()
+        .map(|(name, fact)| (name.clone(), json!({"value": fact.value, "source": fact.source.to_string()})))
+        .collect();
+    let unknown: Vec<&String> = set.catalogue.iter().map(|(n, _)| n).filter(|n| host.get(n).is_none()).collect();
+    let env = host.env_iter().map(|vars| {
+        vars.map(|(k, f)| (k.clone(), json!({"value": f.value, "source": f.source.to_string()})))
+            .collect::<serde_json::Map<_, _>>()
+    });
+    json!({"host": host.host(), "facts": known, "unknown": unknown, "env": env})
+}
+
+fn rules_json(set: &RuleSet) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = set
+        .loaded
+        .rules
+        .iter()
+        .map(|loaded| {
+            let r = &loaded.rule;
+            json!({
+                "id": r.id,
+                "revision": r.revision,
+                "kb": r.kb,
+                "severity": r.severity,
+                "title": r.title,
+                "status": match &r.status {
+                    Status::Active => json!("active"),
+                    Status::Retired => json!("retired"),
+                    Status::SupersededBy(id) => json!({"superseded_by": id}),
+                },
+                "reviewed": r.reviewed.to_string(),
+                "intent": r.intent.as_ref().map(|i| json!({
+                    "program": i.program,
+                    "flags": i.flags,
+                    "forbidden": i.forbidden,
+                    "args": i.args.iter().map(|a| &a.pattern).collect::<Vec<_>>(),
+                })),
+                "when": r.when.as_ref().map(report::describe_condition),
+                "symptoms": r.symptoms,
+                "source": set.loaded.location(loaded.file, loaded.offset).to_string(),
+            })
+        })
+        .collect();
+    json!({"rules": rules})
+}
+
+fn run_command(
+    rules: &RuleArgs,
+    facts_args: &FactArgs,
+    allow_unknown: bool,
+    force: bool,
+    apply_workarounds: bool,
+    argv: &[String],
+) -> Result<u8, Failure> {
+    let set = load_for_use(rules)?;
+    let mut host = facts::collect(&set.catalogue, &facts_args.options())?;
+    let command = Command::parse(argv).ok_or_else(|| Failure("run needs a command after --".into()))?;
+    let mut report = set.check(&host, Some(&command));
+    let mut child_env: Vec<(String, String)> = Vec::new();
+    if apply_workarounds && report.verdict(allow_unknown) == Verdict::Blocked {
+        let plan = plan_workarounds(set.active_rules().map(|r| &r.rule), &report.evaluations, &host);
+        for (rule, fact) in &plan.missing {
+            eprintln!("kbguard: cannot apply the workaround of {rule}: fact {fact} is unknown (give it with {})", report::set_hint(&set, fact));
+        }
+        for (rule, var, value) in plan.set_env {
+            eprintln!("kbguard: applying workaround of {rule}: {var}={value} (for this command only)");
+            host.insert(
+                &format!("env.{var}"),
+                Fact {
+                    value: FactValue::Str(value.clone()),
+                    source: FactSource::Workaround(rule),
+                },
+            );
+            child_env.push((var, value));
+        }
+        if !child_env.is_empty() {
+            report = set.check(&host, Some(&command));
+        }
+    }
+    let verdict = report.verdict(allow_unknown);
+    if verdict != Verdict::Clear || !report.findings().is_empty() {
+        // Findings go to stderr: stdout belongs to the command.
+        report::write_check(&mut io::stderr(), &set, &report, allow_unknown).ok();
+    }
+    if verdict != Verdict::Clear {
+        if !force {
+            eprintln!("kbguard: not running {} (use --force to run it anyway)", argv.join(" "));
+            return Ok(verdict.exit_code());
+        }
+        eprintln!("kbguard: WARNING: --force given: running {} despite the findings above", argv.join(" "));
+    }
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .envs(child_env)
+        .status();
+    match status {
+        Ok(status) => Ok(exit_code_of(status)),
+        Err(err) => {
+            eprintln!("kbguard: cannot start {}: {err}", argv[0]);
+            Ok(if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 })
+        }
+    }
+}
+
+/// The child's exit code; a child killed by signal N gives 128+N, as shells report it.
+fn exit_code_of(status: std::process::ExitStatus) -> u8 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return u8::try_from(128 + signal).unwrap_or(255);
+        }
+    }
+    status.code().map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1))
+}

@@ -1,0 +1,604 @@
+//! The typed form of kbguard's data files: rule files (`RuleFile(...)`) and article records
+//! (`KbArticle(...)`), as written in RON under `rules/` and `kb/`.
+//!
+//! Owns the file format (schema 1) and nothing else: loading with locations lives in `load`,
+//! checks across files in `validate`, meaning in `eval`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::version::{Version, VersionRange};
+
+/// The file-format versions this kbguard reads.
+pub const SUPPORTED_SCHEMAS: &[u32] = &[1];
+
+/// One data file: its top-level name says what it holds.
+#[derive(Clone, Debug, Deserialize)]
+pub enum DataFile {
+    /// Rules and fact declarations.
+    RuleFile(RuleFile),
+    /// One KB article record.
+    KbArticle(KbArticle),
+}
+
+/// A file of rules and fact declarations.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Format version; see [`SUPPORTED_SCHEMAS`].
+    pub schema: u32,
+    /// Facts this file declares, with their types and optional probes.
+    #[serde(default)]
+    pub facts: Vec<FactDecl>,
+    /// The rules.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// The type of a fact's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FactType {
+    /// `true` / `false`.
+    Bool,
+    /// A whole number (bytes, counts, service-pack levels).
+    Int,
+    /// Free text.
+    Str,
+    /// A dotted [`Version`].
+    Version,
+}
+
+impl fmt::Display for FactType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FactType::Bool => "bool",
+            FactType::Int => "int",
+            FactType::Str => "str",
+            FactType::Version => "version",
+        })
+    }
+}
+
+/// A declared fact: its dotted name, its type and, optionally, how to probe it on the local host.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactDecl {
+    /// Dotted name, e.g. `cluster.node`.
+    pub name: String,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub ty: FactType,
+    /// What the fact means, for `kbguard facts` and docs.
+    pub doc: String,
+    /// How the local host is probed for it; none means it comes only from `--set` or a snapshot.
+    #[serde(default)]
+    pub probe: Option<Probe>,
+}
+
+/// A declarative, read-only probe. Nothing here can run a program or write anything: each
+/// variant reads one piece of metadata. `{fact}` templates in paths are filled from other facts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Operating-system families the probe is meaningful on; elsewhere the fact is unknown.
+    #[serde(default)]
+    pub os: Vec<OsFamily>,
+    /// What to read.
+    pub read: ProbeRead,
+}
+
+/// The one thing a probe reads.
+#[derive(Clone, Debug, Deserialize)]
+pub enum ProbeRead {
+    /// The value of an environment variable (unset → unknown).
+    Env(String),
+    /// Whether a path exists (a metadata lookup, the file is not opened).
+    FileExists(String),
+    /// A file's size in bytes (metadata only; missing file → unknown).
+    FileSize(String),
+}
+
+/// Operating-system family, compared with the `os.family` fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OsFamily {
+    /// Microsoft Windows (any version).
+    Windows,
+    /// Linux.
+    Linux,
+    /// macOS.
+    Macos,
+    /// Anything else.
+    Other,
+}
+
+impl OsFamily {
+    /// The family this binary was built for.
+    pub fn current() -> OsFamily {
+        match std::env::consts::OS {
+            "windows" => OsFamily::Windows,
+            "linux" => OsFamily::Linux,
+            "macos" => OsFamily::Macos,
+            _ => OsFamily::Other,
+        }
+    }
+
+    /// The value of the `os.family` fact for this family.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsFamily::Windows => "windows",
+            OsFamily::Linux => "linux",
+            OsFamily::Macos => "macos",
+            OsFamily::Other => "other",
+        }
+    }
+}
+
+/// How bad a problem is for the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Background worth knowing.
+    Info,
+    /// Risky or very slow; the command may still run.
+    Warn,
+    /// The command will fail or damage data: preflight stops it.
+    Block,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Block => "block",
+        })
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Date {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl FromStr for Date {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a date: expected YYYY-MM-DD, e.g. 2002-08-06");
+        let mut parts = text.split('-');
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return Err(bad());
+        }
+        let (year, month, day) = (
+            y.parse().map_err(|_| bad())?,
+            m.parse().map_err(|_| bad())?,
+            d.parse().map_err(|_| bad())?,
+        );
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return Err(bad());
+        }
+        Ok(Date { year, month, day })
+    }
+}
+
+impl TryFrom<String> for Date {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Date> for String {
+    fn from(d: Date) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// One rule: a known problem, where it applies, how to recognise it, and what to do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable identifier, lowercase words joined by `-` or `.`.
+    pub id: String,
+    /// Bumped whenever the rule's meaning changes.
+    pub revision: u32,
+    /// The KB articles this rule encodes.
+    pub kb: Vec<KbRef>,
+    /// One line saying what goes wrong.
+    pub title: String,
+    /// Block, warn or info.
+    pub severity: Severity,
+    /// When a person last checked the rule against its articles.
+    pub reviewed: Date,
+    /// Active, retired, or superseded by another rule.
+    #[serde(default)]
+    pub status: Status,
+    /// Products, versions and OS families the problem exists on.
+    #[serde(default)]
+    pub applies: Applies,
+    /// The command this rule concerns; none makes it an environment check for every `check`.
+    #[serde(default)]
+    pub intent: Option<Intent>,
+    /// What must hold on the host for the problem to bite; none means always.
+    #[serde(default)]
+    pub when: Option<Condition>,
+    /// The messages and codes the problem shows, for `lookup`.
+    #[serde(default)]
+    pub symptoms: Vec<Symptom>,
+    /// What the operator should do.
+    pub workaround: Workaround,
+    /// Examples that `kbguard test` checks.
+    #[serde(default)]
+    pub tests: Vec<TestCase>,
+}
+
+/// A reference to a KB article, with the article's own date.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbRef {
+    /// Article id, e.g. `Q178311`.
+    pub id: String,
+    /// The article's date.
+    pub date: Date,
+}
+
+/// Lifecycle of a rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Status {
+    /// Evaluated by `check`.
+    #[default]
+    Active,
+    /// Kept for the record; not evaluated.
+    Retired,
+    /// Replaced by the named rule; not evaluated.
+    SupersededBy(String),
+}
+
+/// Where a problem exists: products with version ranges, and OS families.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Applies {
+    /// Each product must be installed in a version within its range (fact
+    /// `product.<name>.version`).
+    #[serde(default)]
+    pub products: Vec<ProductRange>,
+    /// OS families (fact `os.family`); empty means any.
+    #[serde(default)]
+    pub os: Vec<OsFamily>,
+}
+
+/// A product and the versions of it a rule concerns.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRange {
+    /// Product key: the `NAME` in the fact `product.NAME.version`.
+    pub name: String,
+    /// The affected versions.
+    pub versions: VersionRange,
+}
+
+impl ProductRange {
+    /// The fact holding this product's installed version.
+    pub fn fact_name(&self) -> String {
+        format!("product.{}.version", self.name)
+    }
+}
+
+/// The command a rule concerns.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// Program name, matched case-insensitively without directory or `.exe/.com/.bat/.cmd`.
+    pub program: String,
+    /// Flags that must all be present (`-patch` = `/PATCH`).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Flags whose presence makes the rule not apply.
+    #[serde(default)]
+    pub forbidden: Vec<String>,
+    /// Positional-argument patterns that must each match some positional argument.
+    #[serde(default)]
+    pub args: Vec<ArgPattern>,
+}
+
+/// A pattern over positional arguments (`*` and `?` wildcards, case-insensitive), optionally
+/// binding the matched argument to the fact `command.<bind>`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgPattern {
+    /// Glob pattern, e.g. `*.edb`.
+    pub pattern: String,
+    /// Fact name suffix to bind the matched argument to.
+    #[serde(default)]
+    pub bind: Option<String>,
+}
+
+/// A condition over facts and the environment, evaluated in three-valued logic.
+#[derive(Clone, Debug, Deserialize)]
+pub enum Condition {
+    /// Every member holds (false if any is false, even beside unknown ones).
+    All(Vec<Condition>),
+    /// Some member holds (true if any is true, even beside unknown ones).
+    Any(Vec<Condition>),
+    /// The member does not hold.
+    Not(Box<Condition>),
+    /// The environment variable is set (to anything, even empty).
+    EnvSet(String),
+    /// The environment variable is not set.
+    EnvUnset(String),
+    /// The environment variable equals the value (case-sensitive).
+    EnvEquals(String, String),
+    /// The environment variable matches the regular expression.
+    EnvMatches(String, String),
+    /// The fact equals the value.
+    FactEquals(String, Literal),
+    /// The fact compares with the value (`Lt`, `Le`, `Gt`, `Ge`, `Eq`, `Ne`).
+    FactCompare(String, CompareOp, Literal),
+    /// The fact (a version) lies in the range.
+    FactInRange(String, VersionRange),
+    /// The path (with `{fact}` templates) exists on the local host.
+    FileExists(String),
+    /// The program is found on the local host's PATH.
+    OnPath(String),
+}
+
+/// A literal value in a rule, typed against the fact it is compared with.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Literal {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Text (also how versions are written: `"5.5"`).
+    Str(String),
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::Int(i) => write!(f, "{i}"),
+            Literal::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub enum CompareOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CompareOp {
+    /// Applies the operator to an ordering of fact against literal.
+    pub fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            CompareOp::Eq => ord == Equal,
+            CompareOp::Ne => ord != Equal,
+            CompareOp::Lt => ord == Less,
+            CompareOp::Le => ord != Greater,
+            CompareOp::Gt => ord == Greater,
+            CompareOp::Ge => ord != Less,
+        }
+    }
+
+    /// The operator as a symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+/// An error message or code the problem shows.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Symptom {
+    /// The message as the product prints it; lines separated by `\n`. Placeholders such as
+    /// `<filename>`, `%1` or `xxxx` match any value in a lookup query.
+    pub message: String,
+    /// Error codes that identify it (`JET_errKeyDuplicate`, `-1605`, `0x8004010F`).
+    #[serde(default)]
+    pub codes: Vec<String>,
+}
+
+/// What to do about the problem.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workaround {
+    /// Prose; `{fact.name}` is replaced by the fact's value when known.
+    pub text: String,
+    /// Mechanical steps `run --apply-workarounds` may perform (child environment only).
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+/// A mechanical workaround step. Only the child's environment can be changed: data never runs
+/// programs or writes files.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub enum Action {
+    /// Set the environment variable `var` of the command to the value of fact `fact`.
+    SetEnv {
+        /// Variable name.
+        var: String,
+        /// Fact whose value it takes.
+        fact: String,
+    },
+}
+
+/// An example evaluation that `kbguard test` checks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// What the case shows.
+    pub name: String,
+    /// The command line; empty for environment checks.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Facts of the host; every other fact is unknown.
+    #[serde(default)]
+    pub facts: BTreeMap<String, Literal>,
+    /// The whole environment of the host; absent means unknown.
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    /// The outcome the rule must give.
+    pub expect: Expect,
+}
+
+/// The outcome a test case expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Expect {
+    /// The problem applies.
+    Triggered,
+    /// The rule applies to the command and host, and the problem is absent.
+    Clear,
+    /// The command, product or OS is not one the rule concerns.
+    NotApplicable,
+    /// The facts at hand cannot decide.
+    Unknown,
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expect::Triggered => "triggered",
+            Expect::Clear => "clear",
+            Expect::NotApplicable => "not-applicable",
+            Expect::Unknown => "unknown",
+        })
+    }
+}
+
+/// A KB article record: the project's own summary of an article the rules cite.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbArticle {
+    /// Format version; see [`SUPPORTED_SCHEMAS`].
+    pub schema: u32,
+    /// Article id, e.g. `Q178311`.
+    pub id: String,
+    /// The article's title, in our words.
+    pub title: String,
+    /// The article's date.
+    pub date: Date,
+    /// Products and versions it concerns.
+    #[serde(default)]
+    pub products: Vec<ProductVersions>,
+    /// Error messages and codes it describes.
+    #[serde(default)]
+    pub symptoms: Vec<Symptom>,
+    /// Cause, in our words.
+    pub cause: String,
+    /// Workaround or fix, in our words.
+    pub workaround: String,
+}
+
+/// A product and version range as an article states it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductVersions {
+    /// Product name as people say it, e.g. `Exchange Server`.
+    pub name: String,
+    /// Versions, e.g. `5.5`.
+    pub versions: VersionRange,
+}
+
+/// A fact value, typed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum FactValue {
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Text.
+    Str(String),
+    /// A version.
+    Version(Version),
+}
+
+impl FactValue {
+    /// The value's type.
+    pub fn ty(&self) -> FactType {
+        match self {
+            FactValue::Bool(_) => FactType::Bool,
+            FactValue::Int(_) => FactType::Int,
+            FactValue::Str(_) => FactType::Str,
+            FactValue::Version(_) => FactType::Version,
+        }
+    }
+
+    /// Converts a literal to a value of type `ty`, if it can be read as one.
+    pub fn coerce(literal: &Literal, ty: FactType) -> Result<FactValue, String> {
+        let wrong = || format!("{literal} is not a {ty}");
+        match (ty, literal) {
+            (FactType::Bool, Literal::Bool(b)) => Ok(FactValue::Bool(*b)),
+            (FactType::Bool, Literal::Str(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(FactValue::Bool(true)),
+                "false" | "no" | "0" => Ok(FactValue::Bool(false)),
+                _ => Err(wrong()),
+            },
+            (FactType::Int, Literal::Int(i)) => Ok(FactValue::Int(*i)),
+            (FactType::Int, Literal::Str(s)) => s.trim().parse().map(FactValue::Int).map_err(|_| wrong()),
+            (FactType::Str, Literal::Str(s)) => Ok(FactValue::Str(s.clone())),
+            (FactType::Str, Literal::Bool(b)) => Ok(FactValue::Str(b.to_string())),
+            (FactType::Str, Literal::Int(i)) => Ok(FactValue::Str(i.to_string())),
+            (FactType::Version, Literal::Str(s)) => s.parse().map(FactValue::Version).map_err(|e: crate::version::VersionError| e.to_string()),
+            (FactType::Version, Literal::Int(i)) => i.to_string().parse().map(FactValue::Version).map_err(|_| wrong()),
+            _ => Err(wrong()),
+        }
+    }
+
+    /// Parses command-line or snapshot text as a value of type `ty`.
+    pub fn parse(text: &str, ty: FactType) -> Result<FactValue, String> {
+        FactValue::coerce(&Literal::Str(text.to_string()), ty)
+    }
+}
+
+impl fmt::Display for FactValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FactValue::Bool(b) => write!(f, "{b}"),
+            FactValue::Int(i) => write!(f, "{i}"),
+            FactValue::Str(s) => f.write_str(s),
+            FactValue::Version(v) => write!(f, "{v}"),
+        }
+    }
+}

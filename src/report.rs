@@ -1,0 +1,263 @@
+//! Reports: findings, facts, rules, lint problems, test results, traces and lookup hits, for
+//! people (coloured where the terminal allows) and as JSON for programs.
+//!
+//! Owns presentation only; writes to any `io::Write` and never decides exit codes. Colour goes
+//! through owo-colors' `if_supports_color`, which honours NO_COLOR, FORCE_COLOR, a non-terminal
+//! stdout and the override the CLI sets for `--color`.
+
+use std::io::{self, Write};
+
+use owo_colors::{OwoColorize, Stream};
+
+use crate::eval::{Evaluation, Outcome, Trace};
+use crate::facts::{describe_probe, FactSet};
+use crate::lookup::Hit;
+use crate::model::{Condition, Severity};
+use crate::ruleset::{CheckReport, RuleSet, Verdict};
+use crate::testing::CaseResult;
+use crate::tri::Tri;
+
+fn paint_severity(severity: Severity) -> String {
+    let text = severity.to_string().to_uppercase();
+    match severity {
+        Severity::Block => text.if_supports_color(Stream::Stdout, |t| t.red()).to_string(),
+        Severity::Warn => text.if_supports_color(Stream::Stdout, |t| t.yellow()).to_string(),
+        Severity::Info => text.if_supports_color(Stream::Stdout, |t| t.cyan()).to_string(),
+    }
+}
+
+fn bold(text: &str) -> String {
+    text.if_supports_color(Stream::Stdout, |t| t.bold()).to_string()
+}
+
+fn dim(text: &str) -> String {
+    text.if_supports_color(Stream::Stdout, |t| t.dimmed()).to_string()
+}
+
+fn paint_tri(value: Tri) -> String {
+    let text = value.to_string();
+    match value {
+        Tri::True => text.if_supports_color(Stream::Stdout, |t| t.green()).to_string(),
+        Tri::False => text.if_supports_color(Stream::Stdout, |t| t.red()).to_string(),
+        Tri::Unknown => text.if_supports_color(Stream::Stdout, |t| t.yellow()).to_string(),
+    }
+}
+
+/// How to give a fact on the command line, e.g. `--set cluster.node=<true|false>`.
+pub fn set_hint(set: &RuleSet, name: &str) -> String {
+    let placeholder = match set.catalogue.type_of(name) {
+        Some(crate::model::FactType::Bool) => "<true|false>".to_string(),
+        Some(ty) => format!("<{ty}>"),
+        None => "<value>".to_string(),
+    };
+    format!("--set {name}={placeholder}")
+}
+
+/// Writes a check report for people.
+pub fn write_check(out: &mut dyn Write, set: &RuleSet, report: &CheckReport, allow_unknown: bool) -> io::Result<()> {
+    let findings = report.findings();
+    for severity in [Severity::Block, Severity::Warn, Severity::Info] {
+        let group: Vec<&&Evaluation> = findings.iter().filter(|e| e.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        writeln!(out, "{}", bold(&format!("{} ({})", severity.to_string().to_uppercase(), group.len())))?;
+        for evaluation in group {
+            write_finding(out, set, evaluation)?;
+        }
+    }
+    let verdict = report.verdict(allow_unknown);
+    let applicable = report
+        .evaluations
+        .iter()
+        .filter(|e| e.outcome != Outcome::NotApplicable)
+        .count();
+    let summary = format!(
+        "{} rules evaluated, {} applicable, {} triggered, {} undecided",
+        report.rules_evaluated,
+        applicable,
+        report.evaluations.iter().filter(|e| e.outcome == Outcome::Triggered).count(),
+        report.evaluations.iter().filter(|e| e.outcome == Outcome::Unknown).count(),
+    );
+    let line = match verdict {
+        Verdict::Clear => format!("{} {summary}", "clear:".if_supports_color(Stream::Stdout, |t| t.green())),
+        Verdict::Blocked => format!("{} {summary}", "blocked:".if_supports_color(Stream::Stdout, |t| t.red())),
+        Verdict::Undecided => format!(
+            "{} {summary}; a block rule cannot be decided (give the facts above, or --allow-unknown)",
+            "undecided:".if_supports_color(Stream::Stdout, |t| t.yellow())
+        ),
+    };
+    writeln!(out, "{line}")
+}
+
+fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+    let rule = set.rule(&e.rule).map(|r| &r.rule);
+    let kb: Vec<&str> = rule.map(|r| r.kb.iter().map(|k| k.id.as_str()).collect()).unwrap_or_default();
+    let title = rule.map_or("", |r| r.title.as_str());
+    let state = match e.outcome {
+        Outcome::Triggered => "triggered",
+        _ => "undecided",
+    };
+    writeln!(out, "  {} {} [{}] {}: {}", paint_severity(e.severity), bold(&e.rule), kb.join(", "), state, title)?;
+    match e.outcome {
+        Outcome::Triggered => {
+            let mut held = Vec::new();
+            e.trace.held(&mut held);
+            writeln!(out, "    why: {}", held.join("; "))?;
+            writeln!(out, "    workaround: {}", indent(&e.workaround.text, "      "))?;
+            for missing in &e.workaround.missing {
+                writeln!(out, "    {}", dim(&format!("(give {} to fill in <{missing}>)", set_hint(set, missing))))?;
+            }
+        }
+        _ => {
+            let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
+            writeln!(out, "    unknown: {}", e.deciding_facts.iter().cloned().collect::<Vec<_>>().join(", "))?;
+            writeln!(out, "    decide it with: {}", hints.join(" "))?;
+        }
+    }
+    Ok(())
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.trim_end().replace('\n', &format!("\n{prefix}"))
+}
+
+/// Writes the facts of a host for people.
+pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::Result<()> {
+    writeln!(out, "{}", bold(&format!("facts ({:?} host)", facts.host()).to_lowercase()))?;
+    for (name, info) in set.catalogue.iter() {
+        match facts.get(name) {
+            Some(f) => writeln!(out, "  {name} = {}  {}", f.value, dim(&format!("({})", f.source)))?,
+            None => {
+                let how = info.probe.as_ref().map_or_else(
+                    || "no probe; give it with --set or a snapshot".to_string(),
+                    |p| format!("probe: {}", describe_probe(&p.read)),
+                );
+                writeln!(out, "  {name} = {}  {}", paint_tri(Tri::Unknown), dim(&format!("({how})")))?
+            }
+        }
+    }
+    match facts.env_iter() {
+        Some(vars) => writeln!(out, "  env: {} variables (see --json for all)", vars.count())?,
+        None => writeln!(out, "  env: {}", paint_tri(Tri::Unknown))?,
+    }
+    Ok(())
+}
+
+/// Writes the loaded rules for people.
+pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
+    for loaded in &set.loaded.rules {
+        let r = &loaded.rule;
+        let kb: Vec<&str> = r.kb.iter().map(|k| k.id.as_str()).collect();
+        let status = match &r.status {
+            crate::model::Status::Active => String::new(),
+            crate::model::Status::Retired => " (retired)".into(),
+            crate::model::Status::SupersededBy(id) => format!(" (superseded by {id})"),
+        };
+        writeln!(out, "{} r{} {} [{}]{}", bold(&r.id), r.revision, paint_severity(r.severity), kb.join(", "), status)?;
+        writeln!(out, "  {}", r.title)?;
+        if let Some(intent) = &r.intent {
+            let mut words = vec![intent.program.clone()];
+            words.extend(intent.flags.iter().cloned());
+            words.extend(intent.args.iter().map(|a| a.pattern.clone()));
+            writeln!(out, "  intent: {}", words.join(" "))?;
+        } else {
+            writeln!(out, "  intent: (environment check, every command)")?;
+        }
+        for symptom in &r.symptoms {
+            writeln!(out, "  symptom: {}", symptom.message.replace('\n', " / "))?;
+        }
+    }
+    writeln!(out, "{} rules, {} article records, {} facts declared", set.loaded.rules.len(), set.loaded.articles.len(), set.loaded.facts.len())
+}
+
+/// Writes test-case results for people.
+pub fn write_tests(out: &mut dyn Write, results: &[CaseResult]) -> io::Result<()> {
+    for r in results {
+        match &r.actual {
+            Ok(_) if r.passed() => writeln!(out, "{} {} :: {}", "pass".if_supports_color(Stream::Stdout, |t| t.green()), r.rule, r.case)?,
+            Ok(actual) => writeln!(out, "{} {} :: {} ({}): expected {}, got {}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red()), r.rule, r.case, r.location, r.expected, actual)?,
+            Err(why) => writeln!(out, "{} {} :: {} ({}): {}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red()), r.rule, r.case, r.location, why)?,
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    writeln!(out, "{} passed, {} failed", results.len() - failed, failed)
+}
+
+/// Writes an evaluation trace for people.
+pub fn write_explain(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+    let outcome = match e.outcome {
+        Outcome::Triggered => "triggered",
+        Outcome::Clear => "clear",
+        Outcome::Unknown => "unknown",
+        Outcome::NotApplicable => "not applicable",
+    };
+    writeln!(out, "{} ({}): {}", bold(&e.rule), paint_severity(e.severity), outcome)?;
+    for child in &e.trace.children {
+        write_trace(out, child, 1)?;
+    }
+    if !e.deciding_facts.is_empty() {
+        let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
+        writeln!(out, "decide it with: {}", hints.join(" "))?;
+    }
+    writeln!(out, "workaround: {}", indent(&e.workaround.text, "  "))
+}
+
+fn write_trace(out: &mut dyn Write, trace: &Trace, depth: usize) -> io::Result<()> {
+    let pad = "  ".repeat(depth);
+    writeln!(out, "{pad}[{}] {}", paint_tri(trace.value), trace.label)?;
+    for fact in &trace.facts {
+        let value = fact.value.as_deref().unwrap_or("unknown");
+        let source = fact.source.as_deref().unwrap_or("no source gave it");
+        writeln!(out, "{pad}    {} = {}  {}", fact.name, value, dim(&format!("({source})")))?;
+    }
+    for child in &trace.children {
+        write_trace(out, child, depth + 1)?;
+    }
+    Ok(())
+}
+
+/// Writes lookup hits for people, the matched part of each symptom highlighted.
+pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io::Result<()> {
+    if let Some(note) = note {
+        writeln!(out, "{}", dim(note))?;
+    }
+    if hits.is_empty() {
+        return writeln!(out, "no matching article");
+    }
+    for (rank, hit) in hits.iter().enumerate() {
+        let source = format!("{:?}", hit.source).to_lowercase();
+        writeln!(out, "{}. {} {}  {}", rank + 1, bold(&hit.id), hit.title, dim(&format!("({source}, score {:.3})", hit.score)))?;
+        let span = hit.matched_span.clone();
+        let matched = match (hit.matched.get(..span.start), hit.matched.get(span.clone()), hit.matched.get(span.end..)) {
+            (Some(a), Some(b), Some(c)) => format!("{a}{}{c}", b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())),
+            _ => hit.matched.clone(),
+        };
+        writeln!(out, "   matched: {}", indent(&matched, "            "))?;
+        if !hit.rules.is_empty() {
+            writeln!(out, "   rules: {}", hit.rules.join(", "))?;
+        }
+        if let Some(w) = &hit.workaround {
+            writeln!(out, "   workaround: {}", indent(w, "               "))?;
+        }
+    }
+    Ok(())
+}
+
+/// Describes a condition in one line (for docs and `rules --json`).
+pub fn describe_condition(cond: &Condition) -> String {
+    match cond {
+        Condition::All(m) => format!("all({})", m.iter().map(describe_condition).collect::<Vec<_>>().join(", ")),
+        Condition::Any(m) => format!("any({})", m.iter().map(describe_condition).collect::<Vec<_>>().join(", ")),
+        Condition::Not(c) => format!("not({})", describe_condition(c)),
+        Condition::EnvSet(v) => format!("{v} is set"),
+        Condition::EnvUnset(v) => format!("{v} is not set"),
+        Condition::EnvEquals(v, x) => format!("{v} == {x:?}"),
+        Condition::EnvMatches(v, x) => format!("{v} matches /{x}/"),
+        Condition::FactEquals(n, l) => format!("{n} == {l}"),
+        Condition::FactCompare(n, op, l) => format!("{n} {} {l}", op.symbol()),
+        Condition::FactInRange(n, r) => format!("{n} in {r}"),
+        Condition::FileExists(p) => format!("file {p} exists"),
+        Condition::OnPath(p) => format!("{p} is on PATH"),
+    }
+}

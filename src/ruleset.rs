@@ -1,0 +1,138 @@
+//! The rule set a run works with: loaded files, their fact catalogue and their lint problems,
+//! and the `check` of a command against it.
+//!
+//! Owns fail-closed policy: a set with load or lint errors reports them, and callers refuse to
+//! vouch for a command until they are fixed.
+
+use serde::Serialize;
+
+use crate::eval::{evaluate, Evaluation, Outcome};
+use crate::facts::{Catalogue, FactSet};
+use crate::intent::Command;
+use crate::load::{Loaded, LoadedRule, Origin};
+use crate::model::{Severity, Status};
+use crate::validate::{lint, Level, LintProblem};
+
+/// Loaded rules and records with their catalogue and validation results.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// What was loaded, and load errors.
+    pub loaded: Loaded,
+    /// Fact names and types.
+    pub catalogue: Catalogue,
+    /// Validation problems (warnings and errors).
+    pub problems: Vec<LintProblem>,
+}
+
+impl RuleSet {
+    /// Loads and validates every origin.
+    pub fn load(origins: &[Origin]) -> RuleSet {
+        let loaded = Loaded::from_origins(origins);
+        let catalogue = Catalogue::from_loaded(&loaded);
+        let problems = lint(&loaded, &catalogue);
+        RuleSet {
+            loaded,
+            catalogue,
+            problems,
+        }
+    }
+
+    /// Number of load errors plus validation errors (warnings excluded).
+    pub fn error_count(&self) -> usize {
+        self.loaded.errors.len()
+            + self
+                .problems
+                .iter()
+                .filter(|p| p.level == Level::Error)
+                .count()
+    }
+
+    /// Rules that `check` evaluates: active ones.
+    pub fn active_rules(&self) -> impl Iterator<Item = &LoadedRule> {
+        self.loaded
+            .rules
+            .iter()
+            .filter(|r| r.rule.status == Status::Active)
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&LoadedRule> {
+        self.loaded.rules.iter().find(|r| r.rule.id == id)
+    }
+
+    /// Evaluates every active rule against the facts and command.
+    pub fn check(&self, facts: &FactSet, command: Option<&Command>) -> CheckReport {
+        let evaluations: Vec<Evaluation> = self
+            .active_rules()
+            .map(|r| evaluate(&r.rule, facts, command))
+            .collect();
+        CheckReport {
+            command: command.map(|c| c.argv.clone()),
+            rules_evaluated: evaluations.len(),
+            evaluations,
+        }
+    }
+}
+
+/// The result of checking one command.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// The command checked, if any.
+    pub command: Option<Vec<String>>,
+    /// How many active rules were evaluated.
+    pub rules_evaluated: usize,
+    /// Every evaluation, in rule order.
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// What a check means for the command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No block rule triggered or undecided: the command may run.
+    Clear,
+    /// A block rule triggered.
+    Blocked,
+    /// A block rule could not be decided.
+    Undecided,
+}
+
+impl Verdict {
+    /// The process exit code for this verdict: 0, 1 or 3.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Clear => 0,
+            Verdict::Blocked => 1,
+            Verdict::Undecided => 3,
+        }
+    }
+}
+
+impl CheckReport {
+    /// Evaluations that say something: triggered and unknown ones, most severe first.
+    pub fn findings(&self) -> Vec<&Evaluation> {
+        let mut findings: Vec<&Evaluation> = self
+            .evaluations
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Triggered | Outcome::Unknown))
+            .collect();
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.outcome.cmp(&a.outcome)));
+        findings
+    }
+
+    /// The verdict; with `allow_unknown`, undecided block rules do not stop the command.
+    pub fn verdict(&self, allow_unknown: bool) -> Verdict {
+        let blocks = |outcome| {
+            self.evaluations
+                .iter()
+                .any(|e| e.severity == Severity::Block && e.outcome == outcome)
+        };
+        if blocks(Outcome::Triggered) {
+            Verdict::Blocked
+        } else if !allow_unknown && blocks(Outcome::Unknown) {
+            Verdict::Undecided
+        } else {
+            Verdict::Clear
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! Validation (`kbguard lint`): checks across loaded files that parsing alone cannot make.
+//!
+//! Owns duplicate ids, lifecycle references, fact names and types, KB records, regexes and
+//! test-case facts. Each problem carries the location of the text it is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+use crate::facts::{template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX};
+use crate::intent::normalize_flag;
+use crate::load::{Loaded, LoadedRule};
+use crate::model::{Action, CompareOp, Condition, FactType, FactValue, Literal, ProbeRead, Rule, Status};
+use crate::span::Location;
+
+/// Whether a problem stops the rules from being used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Worth fixing; does not fail `lint`.
+    Warning,
+    /// Fails `lint`, and makes `check` and `run` fail closed.
+    Error,
+}
+
+/// What is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LintKind {
+    /// Two rules share an id.
+    DuplicateRuleId {
+        /// Where the first one is.
+        first: String,
+    },
+    /// Two fact declarations share a name.
+    DuplicateFact {
+        /// Where the first one is.
+        first: String,
+    },
+    /// Two article records share an id.
+    DuplicateArticle {
+        /// Where the first one is.
+        first: String,
+    },
+    /// A rule id that is not lowercase words joined by `-` or `.`.
+    BadRuleId,
+    /// A revision of 0.
+    BadRevision,
+    /// A rule citing no article.
+    NoArticles,
+    /// A cited article with no record under kb/.
+    MissingArticle,
+    /// A cited date that differs from the record's.
+    ArticleDateMismatch {
+        /// The record's date.
+        record: String,
+    },
+    /// `SupersededBy` names no rule, or itself.
+    BadSupersededBy,
+    /// A fact name nothing declares.
+    UnknownFact {
+        /// Close names.
+        hint: String,
+    },
+    /// A value or operator that does not fit the fact's type.
+    TypeMismatch {
+        /// Why.
+        reason: String,
+    },
+    /// A regular expression that does not compile.
+    BadRegex {
+        /// The compiler's message.
+        reason: String,
+    },
+    /// An intent with an empty program or flag.
+    BadIntent,
+    /// A rule with no symptoms (lookup cannot find it).
+    NoSymptoms,
+    /// A rule with no test cases.
+    NoTests,
+    /// A test case's command does not mention the intent's program.
+    TestCommandMismatch,
+    /// A `command.<name>` fact no intent argument binds.
+    UnboundCommandFact,
+}
+
+/// A problem `lint` found, with where it is.
+#[derive(Clone, Debug, Error, Diagnostic)]
+#[error("{location}: {level_word}: {message}")]
+pub struct LintProblem {
+    /// Warning or error.
+    pub level: Level,
+    /// The kind, for programs.
+    pub kind: LintKind,
+    /// Where.
+    pub location: Location,
+    /// In words.
+    pub message: String,
+    level_word: &'static str,
+    #[source_code]
+    source_code: NamedSource<Arc<str>>,
+    #[label("here")]
+    span: SourceSpan,
+    /// What to do about it.
+    #[help]
+    pub help: Option<String>,
+}
+
+struct Linter<'a> {
+    loaded: &'a Loaded,
+    catalogue: &'a Catalogue,
+    problems: Vec<LintProblem>,
+}
+
+impl Linter<'_> {
+    fn report(&mut self, level: Level, kind: LintKind, file: usize, offset: usize, message: String, help: Option<String>) {
+        let source = &self.loaded.files[file];
+        let location = source.location(offset);
+        self.problems.push(LintProblem {
+            level,
+            kind,
+            span: location.span(),
+            location,
+            message,
+            level_word: match level {
+                Level::Warning => "warning",
+                Level::Error => "error",
+            },
+            source_code: source.named_source(),
+            help,
+        });
+    }
+
+    /// The offset of `needle` within the rule's text (from its id on), or the rule's offset.
+    fn locate(&self, rule: &LoadedRule, needle: &str) -> usize {
+        self.loaded.files[rule.file]
+            .find(rule.offset, needle)
+            .map_or(rule.offset, |l| l.offset)
+    }
+
+    fn check_fact(&mut self, rule: &LoadedRule, name: &str, bound: &BTreeSet<String>) -> Option<FactType> {
+        if let Some(var) = name.strip_prefix(ENV_PREFIX) {
+            if var.is_empty() {
+                let at = self.locate(rule, &format!("{name:?}"));
+                self.report(Level::Error, LintKind::UnknownFact { hint: String::new() }, rule.file, at, "`env.` needs a variable name".into(), None);
+            }
+            return Some(FactType::Str);
+        }
+        if let Some(arg) = name.strip_prefix(COMMAND_PREFIX) {
+            if !bound.contains(arg) {
+                let at = self.locate(rule, name);
+                self.report(
+                    Level::Error,
+                    LintKind::UnboundCommandFact,
+                    rule.file,
+                    at,
+                    format!("fact `{name}` is not bound by the rule's intent"),
+                    Some(format!("add ArgPattern(pattern: \"...\", bind: Some({arg:?})) to the intent's args")),
+                );
+            }
+            return Some(FactType::Str);
+        }
+        match self.catalogue.type_of(name) {
+            Some(ty) => Some(ty),
+            None => {
+                let hint = unknown_fact_help(self.catalogue, name);
+                let at = self.locate(rule, name);
+                self.report(
+                    Level::Error,
+                    LintKind::UnknownFact { hint: hint.clone() },
+                    rule.file,
+                    at,
+                    format!("unknown fact `{name}`"),
+                    Some(format!("declare it in a RuleFile's facts, or {hint}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_literal(&mut self, rule: &LoadedRule, name: &str, ty: FactType, op: CompareOp, literal: &Literal) {
+        let needle = match literal {
+            Literal::Str(s) => format!("{s:?}"),
+            other => other.to_string(),
+        };
+        let reason = match FactValue::coerce(literal, ty) {
+            Err(reason) => Some(format!("fact `{name}` is a {ty}: {reason}")),
+            Ok(_) if ty == FactType::Bool && !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+                Some(format!("fact `{name}` is a bool: only Eq and Ne compare it"))
+            }
+            Ok(_) => None,
+        };
+        if let Some(reason) = reason {
+            let at = self.locate(rule, &needle);
+            self.report(Level::Error, LintKind::TypeMismatch { reason: reason.clone() }, rule.file, at, reason, None);
+        }
+    }
+
+    fn check_condition(&mut self, rule: &LoadedRule, cond: &Condition, bound: &BTreeSet<String>) {
+        match cond {
+            Condition::All(members) | Condition::Any(members) => {
+                for m in members {
+                    self.check_condition(rule, m, bound);
+                }
+            }
+            Condition::Not(inner) => self.check_condition(rule, inner, bound),
+            Condition::EnvSet(_) | Condition::EnvUnset(_) | Condition::EnvEquals(..) => {}
+            Condition::EnvMatches(_, pattern) => {
+                if let Err(err) = regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+                    let at = self.locate(rule, &format!("{pattern:?}"));
+                    let reason = err.to_string();
+                    self.report(Level::Error, LintKind::BadRegex { reason: reason.clone() }, rule.file, at, format!("bad regular expression: {reason}"), None);
+                }
+            }
+            Condition::FactEquals(name, literal) => {
+                if let Some(ty) = self.check_fact(rule, name, bound) {
+                    self.check_literal(rule, name, ty, CompareOp::Eq, literal);
+                }
+            }
+            Condition::FactCompare(name, op, literal) => {
+                if let Some(ty) = self.check_fact(rule, name, bound) {
+                    self.check_literal(rule, name, ty, *op, literal);
+                }
+            }
+            Condition::FactInRange(name, _) => {
+                if let Some(ty) = self.check_fact(rule, name, bound) {
+                    if ty != FactType::Version {
+                        let at = self.locate(rule, name);
+                        let reason = format!("fact `{name}` is a {ty}; FactInRange needs a version");
+                        self.report(Level::Error, LintKind::TypeMismatch { reason: reason.clone() }, rule.file, at, reason, None);
+                    }
+                }
+            }
+            Condition::FileExists(template) => {
+                for name in template_refs(template) {
+                    self.check_fact(rule, name, bound);
+                }
+            }
+            Condition::OnPath(_) => {}
+        }
+    }
+
+    fn check_rule(&mut self, rule: &LoadedRule, ids: &BTreeMap<&str, &LoadedRule>, articles: &BTreeMap<&str, (usize, String)>) {
+        let r: &Rule = &rule.rule;
+        let id_ok = !r.id.is_empty()
+            && r.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && r.id.starts_with(|c: char| c.is_ascii_alphanumeric());
+        if !id_ok {
+            self.report(Level::Error, LintKind::BadRuleId, rule.file, rule.offset, format!("rule id {:?} must be lowercase letters, digits, `-` and `.`", r.id), None);
+        }
+        if r.revision == 0 {
+            let at = self.locate(rule, "revision");
+            self.report(Level::Error, LintKind::BadRevision, rule.file, at, "revision starts at 1".into(), None);
+        }
+        if r.kb.is_empty() {
+            self.report(Level::Error, LintKind::NoArticles, rule.file, rule.offset, format!("rule {} cites no KB article", r.id), Some("add kb: [(id: \"QNNNNNN\", date: \"YYYY-MM-DD\")]".into()));
+        }
+        for kb in &r.kb {
+            let at = self.locate(rule, &format!("{:?}", kb.id));
+            match articles.get(kb.id.as_str()) {
+                None => self.report(
+                    Level::Error,
+                    LintKind::MissingArticle,
+                    rule.file,
+                    at,
+                    format!("rule {} cites {} but there is no record for it", r.id, kb.id),
+                    Some(format!("add kb/{}.ron: KbArticle(schema: 1, id: {:?}, ...)", kb.id, kb.id)),
+                ),
+                Some((_, date)) if *date != kb.date.to_string() => self.report(
+                    Level::Error,
+                    LintKind::ArticleDateMismatch { record: date.clone() },
+                    rule.file,
+                    at,
+                    format!("rule {} cites {} dated {}, but its record says {}", r.id, kb.id, kb.date, date),
+                    None,
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Status::SupersededBy(target) = &r.status {
+            if target == &r.id || !ids.contains_key(target.as_str()) {
+                let at = self.locate(rule, &format!("{target:?}"));
+                self.report(
+                    Level::Error,
+                    LintKind::BadSupersededBy,
+                    rule.file,
+                    at,
+                    format!("rule {} is superseded by {target}, which is not another loaded rule", r.id),
+                    None,
+                );
+            }
+        }
+        let mut bound = BTreeSet::new();
+        if let Some(intent) = &r.intent {
+            let bad_flag = intent
+                .flags
+                .iter()
+                .chain(&intent.forbidden)
+                .find(|f| normalize_flag(f).is_none() && (f.is_empty() || f.starts_with(['-', '/'])));
+            if intent.program.trim().is_empty() || bad_flag.is_some() {
+                let at = self.locate(rule, "intent");
+                self.report(Level::Error, LintKind::BadIntent, rule.file, at, "intent needs a program name and non-empty flags".into(), None);
+            }
+            bound.extend(intent.args.iter().filter_map(|a| a.bind.clone()));
+        }
+        for product in &r.applies.products {
+            self.check_fact(rule, &product.fact_name(), &bound);
+        }
+        if let Some(when) = &r.when {
+            self.check_condition(rule, when, &bound);
+        }
+        for name in template_refs(&r.workaround.text) {
+            self.check_fact(rule, name, &bound);
+        }
+        for Action::SetEnv { fact, .. } in &r.workaround.actions {
+            self.check_fact(rule, fact, &bound);
+        }
+        if r.symptoms.is_empty() {
+            self.report(Level::Warning, LintKind::NoSymptoms, rule.file, rule.offset, format!("rule {} has no symptoms; lookup cannot find it", r.id), None);
+        }
+        if r.tests.is_empty() {
+            self.report(Level::Warning, LintKind::NoTests, rule.file, rule.offset, format!("rule {} has no test cases", r.id), None);
+        }
+        for case in &r.tests {
+            for (name, literal) in &case.facts {
+                if let Some(ty) = self.check_fact(rule, name, &bound) {
+                    self.check_literal(rule, name, ty, CompareOp::Eq, literal);
+                }
+            }
+        }
+    }
+}
+
+/// Checks everything loaded; problems come back in file order.
+pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
+    let mut linter = Linter {
+        loaded,
+        catalogue,
+        problems: Vec::new(),
+    };
+    let mut ids: BTreeMap<&str, &LoadedRule> = BTreeMap::new();
+    for rule in &loaded.rules {
+        if let Some(first) = ids.get(rule.rule.id.as_str()) {
+            let first = loaded.location(first.file, first.offset).to_string();
+            linter.report(
+                Level::Error,
+                LintKind::DuplicateRuleId { first: first.clone() },
+                rule.file,
+                rule.offset,
+                format!("duplicate rule id {:?} (first defined at {first})", rule.rule.id),
+                Some("rule ids must be unique across all loaded files; to replace a built-in rule, load with --no-default-rules".into()),
+            );
+        } else {
+            ids.insert(&rule.rule.id, rule);
+        }
+    }
+    let mut facts: BTreeMap<&str, String> = BTreeMap::new();
+    for fact in &loaded.facts {
+        let here = loaded.location(fact.file, fact.offset).to_string();
+        if let Some(first) = facts.get(fact.decl.name.as_str()) {
+            linter.report(Level::Error, LintKind::DuplicateFact { first: first.clone() }, fact.file, fact.offset, format!("fact {:?} is declared twice (first at {first})", fact.decl.name), None);
+        } else {
+            facts.insert(&fact.decl.name, here);
+        }
+        if let Some(probe) = &fact.decl.probe {
+            let template = match &probe.read {
+                ProbeRead::FileExists(t) | ProbeRead::FileSize(t) => Some(t),
+                ProbeRead::Env(_) => None,
+            };
+            for name in template.into_iter().flat_map(|t| template_refs(t)) {
+                if !name.starts_with(ENV_PREFIX) && catalogue.type_of(name).is_none() {
+                    linter.report(Level::Error, LintKind::UnknownFact { hint: unknown_fact_help(catalogue, name) }, fact.file, fact.offset, format!("probe of {:?} reads unknown fact `{name}`", fact.decl.name), None);
+                }
+            }
+        }
+    }
+    let mut articles: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+    for record in &loaded.articles {
+        let a = &record.article;
+        if let Some((file, _)) = articles.get(a.id.as_str()) {
+            let first = loaded.files[*file].name.clone();
+            let at = loaded.files[record.file].find(0, &format!("{:?}", a.id)).map_or(0, |l| l.offset);
+            linter.report(Level::Error, LintKind::DuplicateArticle { first: first.clone() }, record.file, at, format!("article {} has a second record (first in {first})", a.id), None);
+        } else {
+            articles.insert(&a.id, (record.file, a.date.to_string()));
+        }
+    }
+    for rule in &loaded.rules {
+        linter.check_rule(rule, &ids, &articles);
+    }
+    linter.problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint_text(files: &[&str]) -> Vec<LintProblem> {
+        let mut loaded = Loaded::default();
+        for (i, text) in files.iter().enumerate() {
+            loaded.add_text(format!("f{i}.ron"), Arc::from(*text));
+        }
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let catalogue = Catalogue::from_loaded(&loaded);
+        lint(&loaded, &catalogue)
+    }
+
+    const ARTICLE: &str = r#"KbArticle(schema: 1, id: "Q1", title: "t", date: "2002-01-01", cause: "c", workaround: "w")"#;
+
+    fn rule(id: &str, extra: &str) -> String {
+        format!(
+            r#"RuleFile(schema: 1, facts: [(name: "cluster.node", type: bool, doc: "d")], rules: [Rule(
+    id: "{id}", revision: 1, kb: [(id: "Q1", date: "2002-01-01")], title: "t", severity: block,
+    reviewed: "2026-01-01", symptoms: [(message: "m")], workaround: (text: "w"),
+    tests: [(name: "n", expect: Clear)], {extra}
+)])"#
+        )
+    }
+
+    #[test]
+    fn clean_rule_has_no_problems() {
+        assert!(lint_text(&[ARTICLE, &rule("a", "")]).is_empty());
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_point_at_both() {
+        let problems = lint_text(&[ARTICLE, &rule("a", ""), &rule("a", "")
+            .replace("facts: [(name: \"cluster.node\", type: bool, doc: \"d\")], ", "")]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].to_string(), "f2.ron:2:10: error: duplicate rule id \"a\" (first defined at f1.ron:2:10)");
+    }
+
+    #[test]
+    fn unknown_facts_types_and_missing_records() {
+        let problems = lint_text(&[&rule("a", r#"when: All([FactEquals("cluster.nodes", true), FactEquals("cluster.node", "maybe")]), status: SupersededBy("zzz")"#)]);
+        let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+        assert!(messages.iter().any(|m| m.contains("cites Q1 but there is no record")), "{messages:?}");
+        assert!(messages.iter().any(|m| m == "unknown fact `cluster.nodes`"), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("is a bool")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("superseded by zzz")), "{messages:?}");
+    }
+}
