@@ -9,9 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::RegexBuilder;
 use serde::Serialize;
 
-use crate::facts::{render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX};
+use crate::facts::{
+    render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX,
+};
 use crate::intent::{match_intent, Command, IntentMatch};
-use crate::model::{Action, Condition, Expect, FactType, FactValue, Literal, Rule, Severity};
+use crate::model::{
+    Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, Severity,
+};
 use crate::tri::Tri;
 
 /// The outcome of evaluating one rule.
@@ -79,7 +83,12 @@ impl Trace {
     /// Every fact name read anywhere in the trace whose value was unknown.
     pub fn unknown_facts(&self, out: &mut BTreeSet<String>) {
         if self.value == Tri::Unknown {
-            out.extend(self.facts.iter().filter(|f| f.value.is_none()).map(|f| f.name.clone()));
+            out.extend(
+                self.facts
+                    .iter()
+                    .filter(|f| f.value.is_none())
+                    .map(|f| f.name.clone()),
+            );
             for child in &self.children {
                 child.unknown_facts(out);
             }
@@ -274,7 +283,11 @@ fn in_range(scope: &Scope, name: &str, range: &crate::version::VersionRange) -> 
         },
         None => Tri::Unknown,
     };
-    Trace::leaf(format!("{name} in {range}"), value, vec![scope.fact_use(name)])
+    Trace::leaf(
+        format!("{name} in {range}"),
+        value,
+        vec![scope.fact_use(name)],
+    )
 }
 
 fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
@@ -334,9 +347,13 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
                 (EnvValue::Unset, _) => Tri::False,
                 (EnvValue::Set(f), Ok(re)) => Tri::from(re.is_match(&f.value.to_string())),
             };
-            Trace::leaf(format!("{var} matches /{pattern}/"), value, vec![env_use(var)])
+            Trace::leaf(
+                format!("{var} matches /{pattern}/"),
+                value,
+                vec![env_use(var)],
+            )
         }
-        Condition::FactEquals(name, literal) => compare(scope, name, crate::model::CompareOp::Eq, literal),
+        Condition::FactEquals(name, literal) => compare(scope, name, CompareOp::Eq, literal),
         Condition::FactCompare(name, op, literal) => compare(scope, name, *op, literal),
         Condition::FactInRange(name, range) => in_range(scope, name, range),
         Condition::FileExists(template) => {
@@ -359,20 +376,25 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             } else {
                 Tri::Unknown
             };
-            Trace::leaf(format!("{program} is on PATH"), value, vec![env_use("PATH")])
+            Trace::leaf(
+                format!("{program} is on PATH"),
+                value,
+                vec![env_use("PATH")],
+            )
         }
     }
 }
 
-fn compare(scope: &Scope, name: &str, op: crate::model::CompareOp, literal: &Literal) -> Trace {
+fn compare(scope: &Scope, name: &str, op: CompareOp, literal: &Literal) -> Trace {
     let label = format!("{name} {} {literal}", op.symbol());
     let value = match scope.lookup(name) {
         None => Tri::Unknown,
         Some(fact) => {
             let ty = fact.value.ty();
             match FactValue::coerce(literal, ty) {
-                Ok(expected) if ty == FactType::Bool && !matches!(op, crate::model::CompareOp::Eq | crate::model::CompareOp::Ne) => {
-                    Tri::from(op.holds(fact.value.cmp(&expected)))
+                // Ordering booleans means nothing; lint rejects it, and here it decides nothing.
+                Ok(_) if ty == FactType::Bool && !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+                    Tri::Unknown
                 }
                 Ok(expected) => Tri::from(op.holds(fact.value.cmp(&expected))),
                 // lint rejects mistyped literals; at run time they decide nothing.
@@ -398,9 +420,11 @@ fn on_path(program: &str, facts: &FactSet) -> Tri {
         vec![String::new()]
     };
     let found = std::env::split_paths(&path).any(|dir| {
-        exts.iter().chain(std::iter::once(&String::new())).any(|ext| {
-            std::fs::metadata(dir.join(format!("{program}{ext}"))).is_ok_and(|m| m.is_file())
-        })
+        exts.iter()
+            .chain(std::iter::once(&String::new()))
+            .any(|ext| {
+                std::fs::metadata(dir.join(format!("{program}{ext}"))).is_ok_and(|m| m.is_file())
+            })
     });
     Tri::from(found)
 }
@@ -432,9 +456,10 @@ pub fn plan_workarounds<'a>(
         for action in &rule.workaround.actions {
             match action {
                 Action::SetEnv { var, fact } => match facts.get(fact) {
-                    Some(f) => plan
-                        .set_env
-                        .push((rule.id.clone(), var.clone(), f.value.to_string())),
+                    Some(f) => {
+                        plan.set_env
+                            .push((rule.id.clone(), var.clone(), f.value.to_string()))
+                    }
                     None => plan.missing.push((rule.id.clone(), fact.clone())),
                 },
             }
@@ -490,12 +515,17 @@ mod tests {
             source: FactSource::TestCase,
         };
         set.insert("os.family", f(FactValue::Str("windows".into())));
-        set.insert("product.exchange.version", f(FactValue::Version("5.5.2653".parse().unwrap())));
+        set.insert(
+            "product.exchange.version",
+            f(FactValue::Version("5.5.2653".parse().unwrap())),
+        );
         if let Some(c) = cluster {
             set.insert("cluster.node", f(FactValue::Bool(c)));
         }
         set.set_environment(
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             FactSource::TestCase,
         );
         set
@@ -509,17 +539,37 @@ mod tests {
     #[test]
     fn q178311_outcomes() {
         let rule = q178311();
-        assert_eq!(run(&rule, &host(Some(true), &[]), "isinteg -patch").outcome, Outcome::Triggered);
         assert_eq!(
-            run(&rule, &host(Some(true), &[("_CLUSTER_NETWORK_NAME_", "EXC")]), "isinteg -patch").outcome,
+            run(&rule, &host(Some(true), &[]), "isinteg -patch").outcome,
+            Outcome::Triggered
+        );
+        assert_eq!(
+            run(
+                &rule,
+                &host(Some(true), &[("_CLUSTER_NETWORK_NAME_", "EXC")]),
+                "isinteg -patch"
+            )
+            .outcome,
             Outcome::Clear
         );
-        assert_eq!(run(&rule, &host(Some(false), &[]), "isinteg -patch").outcome, Outcome::Clear);
+        assert_eq!(
+            run(&rule, &host(Some(false), &[]), "isinteg -patch").outcome,
+            Outcome::Clear
+        );
         let unknown = run(&rule, &host(None, &[]), "ISINTEG.EXE /PATCH");
         assert_eq!(unknown.outcome, Outcome::Unknown);
-        assert_eq!(unknown.deciding_facts.iter().collect::<Vec<_>>(), vec!["cluster.node"]);
-        assert_eq!(run(&rule, &host(Some(true), &[]), "isinteg -fix").outcome, Outcome::NotApplicable);
-        assert_eq!(evaluate(&rule, &host(Some(true), &[]), None).outcome, Outcome::NotApplicable);
+        assert_eq!(
+            unknown.deciding_facts.iter().collect::<Vec<_>>(),
+            vec!["cluster.node"]
+        );
+        assert_eq!(
+            run(&rule, &host(Some(true), &[]), "isinteg -fix").outcome,
+            Outcome::NotApplicable
+        );
+        assert_eq!(
+            evaluate(&rule, &host(Some(true), &[]), None).outcome,
+            Outcome::NotApplicable
+        );
     }
 
     #[test]
@@ -537,7 +587,9 @@ mod tests {
         let unknown = run(&rule, &FactSet::remote(), "isinteg -patch");
         assert_eq!(unknown.outcome, Outcome::Unknown);
         assert!(unknown.deciding_facts.contains("product.exchange.version"));
-        assert!(unknown.deciding_facts.contains("env._CLUSTER_NETWORK_NAME_"));
+        assert!(unknown
+            .deciding_facts
+            .contains("env._CLUSTER_NETWORK_NAME_"));
     }
 
     #[test]

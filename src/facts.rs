@@ -21,8 +21,16 @@ use crate::version::Version;
 
 /// Fact names kbguard probes itself, whatever the rules declare.
 pub const BUILTIN_FACTS: &[(&str, FactType, &str)] = &[
-    ("os.family", FactType::Str, "Operating-system family: windows, linux, macos or other."),
-    ("os.version", FactType::Version, "Operating-system (kernel) version, where it can be read."),
+    (
+        "os.family",
+        FactType::Str,
+        "Operating-system family: windows, linux, macos or other.",
+    ),
+    (
+        "os.version",
+        FactType::Version,
+        "Operating-system (kernel) version, where it can be read.",
+    ),
     ("host.name", FactType::Str, "The host's name."),
 ];
 
@@ -64,11 +72,13 @@ impl Catalogue {
             );
         }
         for fact in &loaded.facts {
-            facts.entry(fact.decl.name.clone()).or_insert_with(|| FactInfo {
-                ty: fact.decl.ty,
-                doc: fact.decl.doc.clone(),
-                probe: fact.decl.probe.clone(),
-            });
+            facts
+                .entry(fact.decl.name.clone())
+                .or_insert_with(|| FactInfo {
+                    ty: fact.decl.ty,
+                    doc: fact.decl.doc.clone(),
+                    probe: fact.decl.probe.clone(),
+                });
         }
         Catalogue { facts }
     }
@@ -367,7 +377,10 @@ pub fn read_snapshot(path: &Path) -> Result<(Snapshot, SourceFile), FactError> {
         name: name.clone(),
         text: text.into(),
     };
-    let parsed = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    let parsed = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         serde_json::from_str(&file.text).map_err(|e| FactError::Snapshot {
             at: format!("{name}:{}:{}", e.line(), e.column()),
             reason: e.to_string(),
@@ -434,13 +447,19 @@ pub fn unknown_fact_help(catalogue: &Catalogue, name: &str) -> String {
     let close: Vec<&str> = catalogue
         .iter()
         .map(|(n, _)| n.as_str())
-        .filter(|n| n.rsplit('.').next() == Some(last) || n.starts_with(name.split('.').next().unwrap_or(name)))
+        .filter(|n| {
+            n.rsplit('.').next() == Some(last)
+                || n.starts_with(name.split('.').next().unwrap_or(name))
+        })
         .take(5)
         .collect();
     if close.is_empty() {
         "`kbguard facts` lists the known facts; environment variables are env.NAME".into()
     } else {
-        format!("did you mean {}? (`kbguard facts` lists them all)", close.join(", "))
+        format!(
+            "did you mean {}? (`kbguard facts` lists them all)",
+            close.join(", ")
+        )
     }
 }
 
@@ -650,8 +669,14 @@ mod tests {
     #[test]
     fn templates_render_known_and_mark_unknown() {
         let mut set = FactSet::remote();
-        set.insert("cluster.network_name", fact(FactValue::Str("EXCLUSTER".into())));
-        let r = render_template("SET X={cluster.network_name} {{literal}} {nope.x} {not a ref}", &set);
+        set.insert(
+            "cluster.network_name",
+            fact(FactValue::Str("EXCLUSTER".into())),
+        );
+        let r = render_template(
+            "SET X={cluster.network_name} {{literal}} {nope.x} {not a ref}",
+            &set,
+        );
         assert_eq!(r.text, "SET X=EXCLUSTER {literal} <nope.x> {not a ref}");
         assert_eq!(r.missing, vec!["nope.x".to_string()]);
         assert_eq!(template_refs("a {b.c} {{d}} {e"), vec!["b.c"]);
@@ -662,14 +687,17 @@ mod tests {
         let mut set = FactSet::remote();
         assert_eq!(set.env_var("X"), EnvValue::Unknown);
         set.insert("os.family", fact(FactValue::Str("windows".into())));
-        set.set_environment(BTreeMap::from([("Path".into(), "c:\\".into())]), FactSource::TestCase);
+        set.set_environment(
+            BTreeMap::from([("Path".into(), "c:\\".into())]),
+            FactSource::TestCase,
+        );
         assert!(matches!(set.env_var("PATH"), EnvValue::Set(_)));
         assert_eq!(set.env_var("OTHER"), EnvValue::Unset);
     }
 
     #[test]
     fn set_overrides_and_types() {
-        let catalogue = Catalogue::default();
+        let catalogue = Catalogue::from_loaded(&Loaded::default());
         let set = collect(
             &catalogue,
             &FactOptions {
@@ -678,9 +706,15 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(set.get("os.family").unwrap().source, FactSource::CommandLine);
+        assert_eq!(
+            set.get("os.family").unwrap().source,
+            FactSource::CommandLine
+        );
         assert!(!set.is_probeable() || OsFamily::current() == OsFamily::Windows);
-        assert_eq!(set.get("env.FOO").unwrap().value, FactValue::Str("bar".into()));
+        assert_eq!(
+            set.get("env.FOO").unwrap().value,
+            FactValue::Str("bar".into())
+        );
         let err = collect(
             &catalogue,
             &FactOptions {

@@ -45,7 +45,7 @@ impl Command {
     /// True when the command carries the flag (given in any spelling).
     pub fn has_flag(&self, flag: &str) -> bool {
         let wanted = normalize_flag(flag).unwrap_or_else(|| flag.to_ascii_lowercase());
-        self.flags.iter().any(|f| *f == wanted)
+        self.flags.contains(&wanted)
     }
 }
 
@@ -120,10 +120,7 @@ pub fn match_intent(intent: &Intent, command: &Command) -> IntentMatch {
                 }
             }
             None => {
-                return IntentMatch::Differs(format!(
-                    "no argument matches {}",
-                    pattern.pattern
-                ))
+                return IntentMatch::Differs(format!("no argument matches {}", pattern.pattern))
             }
         }
     }
@@ -176,11 +173,25 @@ mod tests {
     #[test]
     fn program_and_flag_spellings_are_equivalent() {
         let i = intent("isinteg", &["-patch"], &[]);
-        for c in ["isinteg -patch", "ISINTEG.EXE /PATCH", "C:\\exchsrvr\\bin\\IsInteg.exe /Patch", "/usr/bin/isinteg --patch"] {
-            assert!(matches!(match_intent(&i, &cmd(c)), IntentMatch::Matches { .. }), "{c}");
+        for c in [
+            "isinteg -patch",
+            "ISINTEG.EXE /PATCH",
+            "C:\\exchsrvr\\bin\\IsInteg.exe /Patch",
+            "/usr/bin/isinteg --patch",
+        ] {
+            assert!(
+                matches!(match_intent(&i, &cmd(c)), IntentMatch::Matches { .. }),
+                "{c}"
+            );
         }
-        assert!(matches!(match_intent(&i, &cmd("isinteg -fix")), IntentMatch::Differs(_)));
-        assert!(matches!(match_intent(&i, &cmd("eseutil -patch")), IntentMatch::Differs(_)));
+        assert!(matches!(
+            match_intent(&i, &cmd("isinteg -fix")),
+            IntentMatch::Differs(_)
+        ));
+        assert!(matches!(
+            match_intent(&i, &cmd("eseutil -patch")),
+            IntentMatch::Differs(_)
+        ));
     }
 
     #[test]
@@ -197,7 +208,10 @@ mod tests {
     #[test]
     fn forbidden_flags_and_positional_bindings() {
         let mut i = intent("eseutil", &["/d"], &["/p"]);
-        assert!(matches!(match_intent(&i, &cmd("eseutil /d /p")), IntentMatch::Differs(_)));
+        assert!(matches!(
+            match_intent(&i, &cmd("eseutil /d /p")),
+            IntentMatch::Differs(_)
+        ));
         i.args.push(ArgPattern {
             pattern: "*.EDB".into(),
             bind: Some("database".into()),
@@ -208,7 +222,10 @@ mod tests {
                 bindings: vec![("database".into(), "c:\\mdbdata\\priv.edb".into())]
             }
         );
-        assert!(matches!(match_intent(&i, &cmd("eseutil /d")), IntentMatch::Differs(_)));
+        assert!(matches!(
+            match_intent(&i, &cmd("eseutil /d")),
+            IntentMatch::Differs(_)
+        ));
     }
 
     #[test]

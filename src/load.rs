@@ -44,14 +44,20 @@ pub enum LoadError {
     },
     /// The file is not valid UTF-8.
     #[error("{location}: not valid UTF-8 text")]
-    #[diagnostic(code(kbguard::load::utf8), help("rule files are UTF-8 RON; re-save the file as UTF-8"))]
+    #[diagnostic(
+        code(kbguard::load::utf8),
+        help("rule files are UTF-8 RON; re-save the file as UTF-8")
+    )]
     NotUtf8 {
         /// Where the first invalid byte is.
         location: Location,
     },
     /// The file is larger than [`MAX_FILE_BYTES`].
     #[error("{path}: {size} bytes is larger than the {max} bytes a data file may have")]
-    #[diagnostic(code(kbguard::load::too_large), help("split the rules over several files"))]
+    #[diagnostic(
+        code(kbguard::load::too_large),
+        help("split the rules over several files")
+    )]
     TooLarge {
         /// The path.
         path: String,
@@ -80,7 +86,10 @@ pub enum LoadError {
     },
     /// The file declares a format version this kbguard does not read.
     #[error("{location}: unsupported schema {found}; this kbguard reads schema {supported}")]
-    #[diagnostic(code(kbguard::load::schema), help("upgrade kbguard, or rewrite the file in a supported schema (see docs/rules.md)"))]
+    #[diagnostic(
+        code(kbguard::load::schema),
+        help("upgrade kbguard, or rewrite the file in a supported schema (see docs/rules.md)")
+    )]
     Schema {
         /// Where `schema` is written.
         location: Location,
@@ -182,16 +191,11 @@ impl Loaded {
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let path = err
-                        .path()
-                        .unwrap_or(root)
-                        .display()
-                        .to_string();
+                    let path = err.path().unwrap_or(root).display().to_string();
                     let reason = match err.loop_ancestor() {
-                        Some(ancestor) => format!(
-                            "symbolic link loop back to {}; skipped",
-                            ancestor.display()
-                        ),
+                        Some(ancestor) => {
+                            format!("symbolic link loop back to {}; skipped", ancestor.display())
+                        }
                         None => err
                             .io_error()
                             .map_or_else(|| err.to_string(), |e| e.to_string()),
@@ -303,9 +307,7 @@ struct SchemaOnly {
 
 fn parse_data_file(file: &SourceFile) -> Result<DataFile, Box<LoadError>> {
     let schema_error = |found: u32| {
-        let location = file
-            .find(0, "schema")
-            .unwrap_or_else(|| file.location(0));
+        let location = file.find(0, "schema").unwrap_or_else(|| file.location(0));
         Box::new(LoadError::Schema {
             span: location.span(),
             location,
@@ -336,8 +338,13 @@ fn parse_data_file(file: &SourceFile) -> Result<DataFile, Box<LoadError>> {
                 }
             }
             let offset = file.offset_of(err.span.start.line, err.span.start.col);
-            let location = file.location(offset);
-            let message = err.code.to_string();
+            let location = file.location(start_of_string_before(&file.text, offset));
+            let message = match err.code {
+                ron::Error::ExceededRecursionLimit => {
+                    "nesting is deeper than the 128 levels a data file may have".to_string()
+                }
+                other => other.to_string(),
+            };
             Err(Box::new(LoadError::Syntax {
                 span: location.span(),
                 help: syntax_help(&message),
@@ -346,6 +353,15 @@ fn parse_data_file(file: &SourceFile) -> Result<DataFile, Box<LoadError>> {
                 source_code: file.named_source(),
             }))
         }
+    }
+}
+
+/// ron reports a bad string value at its first character; point at its opening quote.
+fn start_of_string_before(text: &str, offset: usize) -> usize {
+    if text[..offset].ends_with('"') {
+        offset - 1
+    } else {
+        offset
     }
 }
 
@@ -428,15 +444,21 @@ mod tests {
     fn bad_version_range_is_located() {
         let loaded = load(&MINIMAL.replace(">=5.5, <6", ">=five"));
         let err = loaded.errors[0].to_string();
-        assert!(err.starts_with("t.ron:14:"), "{err}");
-        assert!(err.contains("five"), "{err}");
+        assert!(
+            err.starts_with("t.ron:13:93: `five` is not a dotted version"),
+            "{err}"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{}{}", "Not(".repeat(100_000), ")".repeat(100_000));
         let loaded = load(&MINIMAL.replace(r#"Not(EnvSet("X"))"#, &deep));
-        assert!(loaded.errors[0].to_string().contains("t.ron:14:"));
+        let err = loaded.errors[0].to_string();
+        assert!(
+            err.starts_with("t.ron:13:") && err.contains("deeper than the 128 levels"),
+            "{err}"
+        );
     }
 
     #[test]

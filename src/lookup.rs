@@ -49,9 +49,13 @@ pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
         }
         if placeholders && c == '%' {
             let rest = &bytes[i + 1..];
-            let len = rest.iter().take_while(|b| b.is_ascii_digit()).count().max(
-                usize::from(rest.first().is_some_and(|b| b"sdlux".contains(b))),
-            );
+            let len = rest
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+                .max(usize::from(
+                    rest.first().is_some_and(|b| b"sdlux".contains(b)),
+                ));
             if len > 0 {
                 tokens.push(Token {
                     text: String::new(),
@@ -130,7 +134,10 @@ fn align(unit: &[&Token], query: &[Token]) -> (usize, Option<Range<usize>>) {
             j += 1;
         }
     }
-    (usize::from(dp[at(0, 0)]), first.zip(last).map(|(a, b)| a..b))
+    (
+        usize::from(dp[at(0, 0)]),
+        first.zip(last).map(|(a, b)| a..b),
+    )
 }
 
 /// Matches a query against a symptom; `None` when too little of it is present.
@@ -145,7 +152,10 @@ pub fn match_symptom(query: &[Token], symptom: &Symptom) -> Option<SymptomMatch>
     let lines: Vec<Range<usize>> = line_ranges(&symptom.message);
     if lines.len() > 1 {
         for line in lines {
-            let unit: Vec<&Token> = tokens.iter().filter(|t| line.contains(&t.span.start)).collect();
+            let unit: Vec<&Token> = tokens
+                .iter()
+                .filter(|t| line.contains(&t.span.start))
+                .collect();
             // A single line is weaker evidence than the whole message.
             units.push((unit, 0.9));
         }
@@ -240,37 +250,47 @@ pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
     let mut rules_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for loaded in &set.loaded.rules {
         for kb in &loaded.rule.kb {
-            rules_of.entry(&kb.id).or_default().push(loaded.rule.id.clone());
+            rules_of
+                .entry(&kb.id)
+                .or_default()
+                .push(loaded.rule.id.clone());
         }
     }
-    let mut offer = |id: &str, title: &str, source: HitSource, symptom: &Symptom, workaround: Option<&str>| {
-        let Some(m) = match_symptom(&query, symptom) else {
-            return;
+    let mut offer =
+        |id: &str, title: &str, source: HitSource, symptom: &Symptom, workaround: Option<&str>| {
+            let Some(m) = match_symptom(&query, symptom) else {
+                return;
+            };
+            let better = hits.get(id).is_none_or(|h| {
+                (m.score, std::cmp::Reverse(source)) > (h.score, std::cmp::Reverse(h.source))
+            });
+            if better {
+                hits.insert(
+                    id.to_string(),
+                    Hit {
+                        id: id.to_string(),
+                        title: title.to_string(),
+                        score: m.score,
+                        source,
+                        rules: rules_of.get(id).cloned().unwrap_or_default(),
+                        matched: symptom.message.clone(),
+                        matched_span: m.span,
+                        workaround: workaround.map(str::to_string),
+                    },
+                );
+            }
         };
-        let better = hits.get(id).is_none_or(|h| {
-            (m.score, std::cmp::Reverse(source)) > (h.score, std::cmp::Reverse(h.source))
-        });
-        if better {
-            hits.insert(
-                id.to_string(),
-                Hit {
-                    id: id.to_string(),
-                    title: title.to_string(),
-                    score: m.score,
-                    source,
-                    rules: rules_of.get(id).cloned().unwrap_or_default(),
-                    matched: symptom.message.clone(),
-                    matched_span: m.span,
-                    workaround: workaround.map(str::to_string),
-                },
-            );
-        }
-    };
     for loaded in &set.loaded.rules {
         let rule = &loaded.rule;
         for kb in &rule.kb {
             for symptom in &rule.symptoms {
-                offer(&kb.id, &rule.title, HitSource::Rule, symptom, Some(&rule.workaround.text));
+                offer(
+                    &kb.id,
+                    &rule.title,
+                    HitSource::Rule,
+                    symptom,
+                    Some(&rule.workaround.text),
+                );
             }
         }
     }
@@ -304,11 +324,25 @@ mod tests {
 
     #[test]
     fn tokens_keep_codes_whole() {
-        let words: Vec<String> = tokenize("Reason: JET_errKeyDuplicate (-1605) 0x8004010F MMSYSTEM326 a-b", false)
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
-        assert_eq!(words, ["reason", "jet_errkeyduplicate", "-1605", "0x8004010f", "mmsystem326", "a", "b"]);
+        let words: Vec<String> = tokenize(
+            "Reason: JET_errKeyDuplicate (-1605) 0x8004010F MMSYSTEM326 a-b",
+            false,
+        )
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "reason",
+                "jet_errkeyduplicate",
+                "-1605",
+                "0x8004010f",
+                "mmsystem326",
+                "a",
+                "b"
+            ]
+        );
     }
 
     #[test]
@@ -319,7 +353,10 @@ mod tests {
 
     #[test]
     fn one_line_of_a_message_matches_with_a_span() {
-        let s = symptom("The private store could not be updated\nReason: JET_errKeyDuplicate", &["JET_errKeyDuplicate"]);
+        let s = symptom(
+            "The private store could not be updated\nReason: JET_errKeyDuplicate",
+            &["JET_errKeyDuplicate"],
+        );
         let q = tokenize("2026-11-25 10:00 EXSRV1 Reason: JET_errKeyDuplicate", false);
         let m = match_symptom(&q, &s).unwrap();
         assert_eq!(&s.message[m.span.clone()], "Reason: JET_errKeyDuplicate");
@@ -330,7 +367,10 @@ mod tests {
     #[test]
     fn filled_placeholders_still_match_fully() {
         let s = symptom("Unable to open file <filename> for writing", &[]);
-        let q = tokenize("ERROR: unable to open file C:\\data\\priv.edb for writing", false);
+        let q = tokenize(
+            "ERROR: unable to open file C:\\data\\priv.edb for writing",
+            false,
+        );
         let m = match_symptom(&q, &s).unwrap();
         assert!(m.score > 0.8, "{m:?}");
     }

@@ -60,7 +60,11 @@ impl RuleArgs {
             origins.push(Origin::Embedded);
         }
         if let Some(paths) = std::env::var_os("KBGUARD_RULES") {
-            origins.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()).map(Origin::Path));
+            origins.extend(
+                std::env::split_paths(&paths)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(Origin::Path),
+            );
         }
         origins.extend(self.rules.iter().cloned().map(Origin::Path));
         origins
@@ -281,7 +285,13 @@ fn print_json(value: &impl Serialize) -> Result<(), Failure> {
 
 fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
     match cmd {
-        Cmd::Check { rules, facts, json, allow_unknown, command } => {
+        Cmd::Check {
+            rules,
+            facts,
+            json,
+            allow_unknown,
+            command,
+        } => {
             let set = load_for_use(&rules)?;
             let host = facts::collect(&set.catalogue, &facts.options())?;
             let command = Command::parse(&command);
@@ -298,9 +308,21 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             }
             Ok(verdict.exit_code())
         }
-        Cmd::Run { rules, facts, allow_unknown, force, apply_workarounds, command } => {
-            run_command(&rules, &facts, allow_unknown, force, apply_workarounds, &command)
-        }
+        Cmd::Run {
+            rules,
+            facts,
+            allow_unknown,
+            force,
+            apply_workarounds,
+            command,
+        } => run_command(
+            &rules,
+            &facts,
+            allow_unknown,
+            force,
+            apply_workarounds,
+            &command,
+        ),
         Cmd::Facts { rules, facts, json } => {
             let set = load_for_use(&rules)?;
             let host = facts::collect(&set.catalogue, &facts.options())?;
@@ -320,10 +342,18 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Cmd::Lint { rules, paths, with_defaults } => {
+        Cmd::Lint {
+            rules,
+            paths,
+            with_defaults,
+        } => {
             let origins = origins_for(&rules, &paths, with_defaults);
             let (set, failed) = load_rules(&origins, true);
-            let warnings = set.problems.iter().filter(|p| p.level == Level::Warning).count();
+            let warnings = set
+                .problems
+                .iter()
+                .filter(|p| p.level == Level::Warning)
+                .count();
             println!(
                 "{} files, {} rules, {} article records: {} error(s), {} warning(s)",
                 set.loaded.files.len() + set.loaded.errors.len(),
@@ -334,7 +364,12 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             );
             Ok(if failed { 1 } else { 0 })
         }
-        Cmd::Test { rules, paths, with_defaults, json } => {
+        Cmd::Test {
+            rules,
+            paths,
+            with_defaults,
+            json,
+        } => {
             let origins = origins_for(&rules, &paths, with_defaults);
             let (set, failed) = load_rules(&origins, false);
             let results = run_tests(&set);
@@ -346,10 +381,18 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             let any_failed = results.iter().any(|r| !r.passed());
             Ok(if failed || any_failed { 1 } else { 0 })
         }
-        Cmd::Explain { rule, rules, facts, json, command } => {
+        Cmd::Explain {
+            rule,
+            rules,
+            facts,
+            json,
+            command,
+        } => {
             let set = load_for_use(&rules)?;
             let loaded = set.rule(&rule).ok_or_else(|| {
-                Failure(format!("no rule with id {rule:?}; `kbguard rules` lists them"))
+                Failure(format!(
+                    "no rule with id {rule:?}; `kbguard rules` lists them"
+                ))
             })?;
             let host = facts::collect(&set.catalogue, &facts.options())?;
             let command = Command::parse(&command);
@@ -361,9 +404,16 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Cmd::Lookup { rules, json, limit, batch, query } => {
+        Cmd::Lookup {
+            rules,
+            json,
+            limit,
+            batch,
+            query,
+        } => {
             let set = load_for_use(&rules)?;
-            let note = "no archive index is loaded: searching the built-in rules and article records only";
+            let note =
+                "no archive index is loaded: searching the built-in rules and article records only";
             match (batch, query) {
                 (Some(file), _) => lookup_batch(&set, &file, limit),
                 (None, Some(query)) => {
@@ -423,7 +473,8 @@ fn lookup_batch(set: &RuleSet, file: &std::path::Path, limit: usize) -> Result<u
     let mut out = io::BufWriter::new(stdout());
     for query in text.lines() {
         let hits = lookup_curated(set, query, limit);
-        let line = serde_json::to_string(&lookup_json(query, &hits, note)).map_err(|e| Failure(e.to_string()))?;
+        let line = serde_json::to_string(&lookup_json(query, &hits, note))
+            .map_err(|e| Failure(e.to_string()))?;
         writeln!(out, "{line}").map_err(|e| Failure(e.to_string()))?;
     }
     Ok(0)
@@ -432,12 +483,27 @@ fn lookup_batch(set: &RuleSet, file: &std::path::Path, limit: usize) -> Result<u
 fn facts_json(set: &RuleSet, host: &FactSet) -> serde_json::Value {
     let known: serde_json::Map<String, serde_json::Value> = host
         .iter()
-        .map(|(name, fact)| (name.clone(), json!({"value": fact.value, "source": fact.source.to_string()})))
+        .map(|(name, fact)| {
+            (
+                name.clone(),
+                json!({"value": fact.value, "source": fact.source.to_string()}),
+            )
+        })
         .collect();
-    let unknown: Vec<&String> = set.catalogue.iter().map(|(n, _)| n).filter(|n| host.get(n).is_none()).collect();
+    let unknown: Vec<&String> = set
+        .catalogue
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| host.get(n).is_none())
+        .collect();
     let env = host.env_iter().map(|vars| {
-        vars.map(|(k, f)| (k.clone(), json!({"value": f.value, "source": f.source.to_string()})))
-            .collect::<serde_json::Map<_, _>>()
+        vars.map(|(k, f)| {
+            (
+                k.clone(),
+                json!({"value": f.value, "source": f.source.to_string()}),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
     });
     json!({"host": host.host(), "facts": known, "unknown": unknown, "env": env})
 }
@@ -486,16 +552,23 @@ fn run_command(
 ) -> Result<u8, Failure> {
     let set = load_for_use(rules)?;
     let mut host = facts::collect(&set.catalogue, &facts_args.options())?;
-    let command = Command::parse(argv).ok_or_else(|| Failure("run needs a command after --".into()))?;
+    let command =
+        Command::parse(argv).ok_or_else(|| Failure("run needs a command after --".into()))?;
     let mut report = set.check(&host, Some(&command));
     let mut child_env: Vec<(String, String)> = Vec::new();
     if apply_workarounds && report.verdict(allow_unknown) == Verdict::Blocked {
-        let plan = plan_workarounds(set.active_rules().map(|r| &r.rule), &report.evaluations, &host);
+        let plan = plan_workarounds(
+            set.active_rules().map(|r| &r.rule),
+            &report.evaluations,
+            &host,
+        );
         for (rule, fact) in &plan.missing {
             eprintln!("kbguard: cannot apply the workaround of {rule}: fact {fact} is unknown (give it with {})", report::set_hint(&set, fact));
         }
         for (rule, var, value) in plan.set_env {
-            eprintln!("kbguard: applying workaround of {rule}: {var}={value} (for this command only)");
+            eprintln!(
+                "kbguard: applying workaround of {rule}: {var}={value} (for this command only)"
+            );
             host.insert(
                 &format!("env.{var}"),
                 Fact {
@@ -516,10 +589,16 @@ fn run_command(
     }
     if verdict != Verdict::Clear {
         if !force {
-            eprintln!("kbguard: not running {} (use --force to run it anyway)", argv.join(" "));
+            eprintln!(
+                "kbguard: not running {} (use --force to run it anyway)",
+                argv.join(" ")
+            );
             return Ok(verdict.exit_code());
         }
-        eprintln!("kbguard: WARNING: --force given: running {} despite the findings above", argv.join(" "));
+        eprintln!(
+            "kbguard: WARNING: --force given: running {} despite the findings above",
+            argv.join(" ")
+        );
     }
     let status = std::process::Command::new(&argv[0])
         .args(&argv[1..])
@@ -529,7 +608,11 @@ fn run_command(
         Ok(status) => Ok(exit_code_of(status)),
         Err(err) => {
             eprintln!("kbguard: cannot start {}: {err}", argv[0]);
-            Ok(if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 })
+            Ok(if err.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            })
         }
     }
 }
@@ -543,5 +626,7 @@ fn exit_code_of(status: std::process::ExitStatus) -> u8 {
             return u8::try_from(128 + signal).unwrap_or(255);
         }
     }
-    status.code().map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1))
+    status
+        .code()
+        .map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1))
 }

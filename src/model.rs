@@ -576,12 +576,21 @@ impl FactValue {
                 _ => Err(wrong()),
             },
             (FactType::Int, Literal::Int(i)) => Ok(FactValue::Int(*i)),
-            (FactType::Int, Literal::Str(s)) => s.trim().parse().map(FactValue::Int).map_err(|_| wrong()),
+            (FactType::Int, Literal::Str(s)) => {
+                s.trim().parse().map(FactValue::Int).map_err(|_| wrong())
+            }
             (FactType::Str, Literal::Str(s)) => Ok(FactValue::Str(s.clone())),
             (FactType::Str, Literal::Bool(b)) => Ok(FactValue::Str(b.to_string())),
             (FactType::Str, Literal::Int(i)) => Ok(FactValue::Str(i.to_string())),
-            (FactType::Version, Literal::Str(s)) => s.parse().map(FactValue::Version).map_err(|e: crate::version::VersionError| e.to_string()),
-            (FactType::Version, Literal::Int(i)) => i.to_string().parse().map(FactValue::Version).map_err(|_| wrong()),
+            (FactType::Version, Literal::Str(s)) => s
+                .parse()
+                .map(FactValue::Version)
+                .map_err(|e: crate::version::VersionError| e.to_string()),
+            (FactType::Version, Literal::Int(i)) => i
+                .to_string()
+                .parse()
+                .map(FactValue::Version)
+                .map_err(|_| wrong()),
             _ => Err(wrong()),
         }
     }

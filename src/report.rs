@@ -20,26 +20,40 @@ use crate::tri::Tri;
 fn paint_severity(severity: Severity) -> String {
     let text = severity.to_string().to_uppercase();
     match severity {
-        Severity::Block => text.if_supports_color(Stream::Stdout, |t| t.red()).to_string(),
-        Severity::Warn => text.if_supports_color(Stream::Stdout, |t| t.yellow()).to_string(),
-        Severity::Info => text.if_supports_color(Stream::Stdout, |t| t.cyan()).to_string(),
+        Severity::Block => text
+            .if_supports_color(Stream::Stdout, |t| t.red())
+            .to_string(),
+        Severity::Warn => text
+            .if_supports_color(Stream::Stdout, |t| t.yellow())
+            .to_string(),
+        Severity::Info => text
+            .if_supports_color(Stream::Stdout, |t| t.cyan())
+            .to_string(),
     }
 }
 
 fn bold(text: &str) -> String {
-    text.if_supports_color(Stream::Stdout, |t| t.bold()).to_string()
+    text.if_supports_color(Stream::Stdout, |t| t.bold())
+        .to_string()
 }
 
 fn dim(text: &str) -> String {
-    text.if_supports_color(Stream::Stdout, |t| t.dimmed()).to_string()
+    text.if_supports_color(Stream::Stdout, |t| t.dimmed())
+        .to_string()
 }
 
 fn paint_tri(value: Tri) -> String {
     let text = value.to_string();
     match value {
-        Tri::True => text.if_supports_color(Stream::Stdout, |t| t.green()).to_string(),
-        Tri::False => text.if_supports_color(Stream::Stdout, |t| t.red()).to_string(),
-        Tri::Unknown => text.if_supports_color(Stream::Stdout, |t| t.yellow()).to_string(),
+        Tri::True => text
+            .if_supports_color(Stream::Stdout, |t| t.green())
+            .to_string(),
+        Tri::False => text
+            .if_supports_color(Stream::Stdout, |t| t.red())
+            .to_string(),
+        Tri::Unknown => text
+            .if_supports_color(Stream::Stdout, |t| t.yellow())
+            .to_string(),
     }
 }
 
@@ -54,14 +68,27 @@ pub fn set_hint(set: &RuleSet, name: &str) -> String {
 }
 
 /// Writes a check report for people.
-pub fn write_check(out: &mut dyn Write, set: &RuleSet, report: &CheckReport, allow_unknown: bool) -> io::Result<()> {
+pub fn write_check(
+    out: &mut dyn Write,
+    set: &RuleSet,
+    report: &CheckReport,
+    allow_unknown: bool,
+) -> io::Result<()> {
     let findings = report.findings();
     for severity in [Severity::Block, Severity::Warn, Severity::Info] {
         let group: Vec<&&Evaluation> = findings.iter().filter(|e| e.severity == severity).collect();
         if group.is_empty() {
             continue;
         }
-        writeln!(out, "{}", bold(&format!("{} ({})", severity.to_string().to_uppercase(), group.len())))?;
+        writeln!(
+            out,
+            "{}",
+            bold(&format!(
+                "{} ({})",
+                severity.to_string().to_uppercase(),
+                group.len()
+            ))
+        )?;
         for evaluation in group {
             write_finding(out, set, evaluation)?;
         }
@@ -76,8 +103,16 @@ pub fn write_check(out: &mut dyn Write, set: &RuleSet, report: &CheckReport, all
         "{} rules evaluated, {} applicable, {} triggered, {} undecided",
         report.rules_evaluated,
         applicable,
-        report.evaluations.iter().filter(|e| e.outcome == Outcome::Triggered).count(),
-        report.evaluations.iter().filter(|e| e.outcome == Outcome::Unknown).count(),
+        report
+            .evaluations
+            .iter()
+            .filter(|e| e.outcome == Outcome::Triggered)
+            .count(),
+        report
+            .evaluations
+            .iter()
+            .filter(|e| e.outcome == Outcome::Unknown)
+            .count(),
     );
     let line = match verdict {
         Verdict::Clear => format!("{} {summary}", "clear:".if_supports_color(Stream::Stdout, |t| t.green())),
@@ -92,26 +127,55 @@ pub fn write_check(out: &mut dyn Write, set: &RuleSet, report: &CheckReport, all
 
 fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
     let rule = set.rule(&e.rule).map(|r| &r.rule);
-    let kb: Vec<&str> = rule.map(|r| r.kb.iter().map(|k| k.id.as_str()).collect()).unwrap_or_default();
+    let kb: Vec<&str> = rule
+        .map(|r| r.kb.iter().map(|k| k.id.as_str()).collect())
+        .unwrap_or_default();
     let title = rule.map_or("", |r| r.title.as_str());
     let state = match e.outcome {
         Outcome::Triggered => "triggered",
         _ => "undecided",
     };
-    writeln!(out, "  {} {} [{}] {}: {}", paint_severity(e.severity), bold(&e.rule), kb.join(", "), state, title)?;
+    writeln!(
+        out,
+        "  {} {} [{}] {}: {}",
+        paint_severity(e.severity),
+        bold(&e.rule),
+        kb.join(", "),
+        state,
+        title
+    )?;
     match e.outcome {
         Outcome::Triggered => {
             let mut held = Vec::new();
             e.trace.held(&mut held);
             writeln!(out, "    why: {}", held.join("; "))?;
-            writeln!(out, "    workaround: {}", indent(&e.workaround.text, "      "))?;
+            writeln!(
+                out,
+                "    workaround: {}",
+                indent(&e.workaround.text, "      ")
+            )?;
             for missing in &e.workaround.missing {
-                writeln!(out, "    {}", dim(&format!("(give {} to fill in <{missing}>)", set_hint(set, missing))))?;
+                writeln!(
+                    out,
+                    "    {}",
+                    dim(&format!(
+                        "(give {} to fill in <{missing}>)",
+                        set_hint(set, missing)
+                    ))
+                )?;
             }
         }
         _ => {
             let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
-            writeln!(out, "    unknown: {}", e.deciding_facts.iter().cloned().collect::<Vec<_>>().join(", "))?;
+            writeln!(
+                out,
+                "    unknown: {}",
+                e.deciding_facts
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
             writeln!(out, "    decide it with: {}", hints.join(" "))?;
         }
     }
@@ -124,21 +188,39 @@ fn indent(text: &str, prefix: &str) -> String {
 
 /// Writes the facts of a host for people.
 pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::Result<()> {
-    writeln!(out, "{}", bold(&format!("facts ({:?} host)", facts.host()).to_lowercase()))?;
+    writeln!(
+        out,
+        "{}",
+        bold(&format!("facts ({:?} host)", facts.host()).to_lowercase())
+    )?;
     for (name, info) in set.catalogue.iter() {
         match facts.get(name) {
-            Some(f) => writeln!(out, "  {name} = {}  {}", f.value, dim(&format!("({})", f.source)))?,
+            Some(f) => writeln!(
+                out,
+                "  {name} = {}  {}",
+                f.value,
+                dim(&format!("({})", f.source))
+            )?,
             None => {
                 let how = info.probe.as_ref().map_or_else(
                     || "no probe; give it with --set or a snapshot".to_string(),
                     |p| format!("probe: {}", describe_probe(&p.read)),
                 );
-                writeln!(out, "  {name} = {}  {}", paint_tri(Tri::Unknown), dim(&format!("({how})")))?
+                writeln!(
+                    out,
+                    "  {name} = {}  {}",
+                    paint_tri(Tri::Unknown),
+                    dim(&format!("({how})"))
+                )?
             }
         }
     }
     match facts.env_iter() {
-        Some(vars) => writeln!(out, "  env: {} variables (see --json for all)", vars.count())?,
+        Some(vars) => writeln!(
+            out,
+            "  env: {} variables (see --json for all)",
+            vars.count()
+        )?,
         None => writeln!(out, "  env: {}", paint_tri(Tri::Unknown))?,
     }
     Ok(())
@@ -154,7 +236,15 @@ pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
             crate::model::Status::Retired => " (retired)".into(),
             crate::model::Status::SupersededBy(id) => format!(" (superseded by {id})"),
         };
-        writeln!(out, "{} r{} {} [{}]{}", bold(&r.id), r.revision, paint_severity(r.severity), kb.join(", "), status)?;
+        writeln!(
+            out,
+            "{} r{} {} [{}]{}",
+            bold(&r.id),
+            r.revision,
+            paint_severity(r.severity),
+            kb.join(", "),
+            status
+        )?;
         writeln!(out, "  {}", r.title)?;
         if let Some(intent) = &r.intent {
             let mut words = vec![intent.program.clone()];
@@ -168,16 +258,45 @@ pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
             writeln!(out, "  symptom: {}", symptom.message.replace('\n', " / "))?;
         }
     }
-    writeln!(out, "{} rules, {} article records, {} facts declared", set.loaded.rules.len(), set.loaded.articles.len(), set.loaded.facts.len())
+    writeln!(
+        out,
+        "{} rules, {} article records, {} facts declared",
+        set.loaded.rules.len(),
+        set.loaded.articles.len(),
+        set.loaded.facts.len()
+    )
 }
 
 /// Writes test-case results for people.
 pub fn write_tests(out: &mut dyn Write, results: &[CaseResult]) -> io::Result<()> {
     for r in results {
         match &r.actual {
-            Ok(_) if r.passed() => writeln!(out, "{} {} :: {}", "pass".if_supports_color(Stream::Stdout, |t| t.green()), r.rule, r.case)?,
-            Ok(actual) => writeln!(out, "{} {} :: {} ({}): expected {}, got {}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red()), r.rule, r.case, r.location, r.expected, actual)?,
-            Err(why) => writeln!(out, "{} {} :: {} ({}): {}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red()), r.rule, r.case, r.location, why)?,
+            Ok(_) if r.passed() => writeln!(
+                out,
+                "{} {} :: {}",
+                "pass".if_supports_color(Stream::Stdout, |t| t.green()),
+                r.rule,
+                r.case
+            )?,
+            Ok(actual) => writeln!(
+                out,
+                "{} {} :: {} ({}): expected {}, got {}",
+                "FAIL".if_supports_color(Stream::Stdout, |t| t.red()),
+                r.rule,
+                r.case,
+                r.location,
+                r.expected,
+                actual
+            )?,
+            Err(why) => writeln!(
+                out,
+                "{} {} :: {} ({}): {}",
+                "FAIL".if_supports_color(Stream::Stdout, |t| t.red()),
+                r.rule,
+                r.case,
+                r.location,
+                why
+            )?,
         }
     }
     let failed = results.iter().filter(|r| !r.passed()).count();
@@ -192,7 +311,13 @@ pub fn write_explain(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::
         Outcome::Unknown => "unknown",
         Outcome::NotApplicable => "not applicable",
     };
-    writeln!(out, "{} ({}): {}", bold(&e.rule), paint_severity(e.severity), outcome)?;
+    writeln!(
+        out,
+        "{} ({}): {}",
+        bold(&e.rule),
+        paint_severity(e.severity),
+        outcome
+    )?;
     for child in &e.trace.children {
         write_trace(out, child, 1)?;
     }
@@ -209,7 +334,13 @@ fn write_trace(out: &mut dyn Write, trace: &Trace, depth: usize) -> io::Result<(
     for fact in &trace.facts {
         let value = fact.value.as_deref().unwrap_or("unknown");
         let source = fact.source.as_deref().unwrap_or("no source gave it");
-        writeln!(out, "{pad}    {} = {}  {}", fact.name, value, dim(&format!("({source})")))?;
+        writeln!(
+            out,
+            "{pad}    {} = {}  {}",
+            fact.name,
+            value,
+            dim(&format!("({source})"))
+        )?;
     }
     for child in &trace.children {
         write_trace(out, child, depth + 1)?;
@@ -227,10 +358,24 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
     }
     for (rank, hit) in hits.iter().enumerate() {
         let source = format!("{:?}", hit.source).to_lowercase();
-        writeln!(out, "{}. {} {}  {}", rank + 1, bold(&hit.id), hit.title, dim(&format!("({source}, score {:.3})", hit.score)))?;
+        writeln!(
+            out,
+            "{}. {} {}  {}",
+            rank + 1,
+            bold(&hit.id),
+            hit.title,
+            dim(&format!("({source}, score {:.3})", hit.score))
+        )?;
         let span = hit.matched_span.clone();
-        let matched = match (hit.matched.get(..span.start), hit.matched.get(span.clone()), hit.matched.get(span.end..)) {
-            (Some(a), Some(b), Some(c)) => format!("{a}{}{c}", b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())),
+        let matched = match (
+            hit.matched.get(..span.start),
+            hit.matched.get(span.clone()),
+            hit.matched.get(span.end..),
+        ) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "{a}{}{c}",
+                b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
+            ),
             _ => hit.matched.clone(),
         };
         writeln!(out, "   matched: {}", indent(&matched, "            "))?;
@@ -247,8 +392,20 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
 /// Describes a condition in one line (for docs and `rules --json`).
 pub fn describe_condition(cond: &Condition) -> String {
     match cond {
-        Condition::All(m) => format!("all({})", m.iter().map(describe_condition).collect::<Vec<_>>().join(", ")),
-        Condition::Any(m) => format!("any({})", m.iter().map(describe_condition).collect::<Vec<_>>().join(", ")),
+        Condition::All(m) => format!(
+            "all({})",
+            m.iter()
+                .map(describe_condition)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Condition::Any(m) => format!(
+            "any({})",
+            m.iter()
+                .map(describe_condition)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Condition::Not(c) => format!("not({})", describe_condition(c)),
         Condition::EnvSet(v) => format!("{v} is set"),
         Condition::EnvUnset(v) => format!("{v} is not set"),

@@ -66,11 +66,8 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
                 facts.set_environment(env.clone(), FactSource::TestCase);
             }
             let command = Command::parse(&case.command);
-            let actual = actual.map(|()| {
-                evaluate(rule, &facts, command.as_ref())
-                    .outcome
-                    .as_expect()
-            });
+            let actual =
+                actual.map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect());
             results.push(CaseResult {
                 rule: rule.id.clone(),
                 case: case.name.clone(),

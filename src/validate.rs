@@ -12,7 +12,9 @@ use thiserror::Error;
 use crate::facts::{template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX};
 use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
-use crate::model::{Action, CompareOp, Condition, FactType, FactValue, Literal, ProbeRead, Rule, Status};
+use crate::model::{
+    Action, CompareOp, Condition, FactType, FactValue, Literal, ProbeRead, Rule, Status,
+};
 use crate::span::Location;
 
 /// Whether a problem stops the rules from being used.
@@ -113,7 +115,15 @@ struct Linter<'a> {
 }
 
 impl Linter<'_> {
-    fn report(&mut self, level: Level, kind: LintKind, file: usize, offset: usize, message: String, help: Option<String>) {
+    fn report(
+        &mut self,
+        level: Level,
+        kind: LintKind,
+        file: usize,
+        offset: usize,
+        message: String,
+        help: Option<String>,
+    ) {
         let source = &self.loaded.files[file];
         let location = source.location(offset);
         self.problems.push(LintProblem {
@@ -138,11 +148,25 @@ impl Linter<'_> {
             .map_or(rule.offset, |l| l.offset)
     }
 
-    fn check_fact(&mut self, rule: &LoadedRule, name: &str, bound: &BTreeSet<String>) -> Option<FactType> {
+    fn check_fact(
+        &mut self,
+        rule: &LoadedRule,
+        name: &str,
+        bound: &BTreeSet<String>,
+    ) -> Option<FactType> {
         if let Some(var) = name.strip_prefix(ENV_PREFIX) {
             if var.is_empty() {
                 let at = self.locate(rule, &format!("{name:?}"));
-                self.report(Level::Error, LintKind::UnknownFact { hint: String::new() }, rule.file, at, "`env.` needs a variable name".into(), None);
+                self.report(
+                    Level::Error,
+                    LintKind::UnknownFact {
+                        hint: String::new(),
+                    },
+                    rule.file,
+                    at,
+                    "`env.` needs a variable name".into(),
+                    None,
+                );
             }
             return Some(FactType::Str);
         }
@@ -178,21 +202,37 @@ impl Linter<'_> {
         }
     }
 
-    fn check_literal(&mut self, rule: &LoadedRule, name: &str, ty: FactType, op: CompareOp, literal: &Literal) {
+    fn check_literal(
+        &mut self,
+        rule: &LoadedRule,
+        name: &str,
+        ty: FactType,
+        op: CompareOp,
+        literal: &Literal,
+    ) {
         let needle = match literal {
             Literal::Str(s) => format!("{s:?}"),
             other => other.to_string(),
         };
         let reason = match FactValue::coerce(literal, ty) {
             Err(reason) => Some(format!("fact `{name}` is a {ty}: {reason}")),
-            Ok(_) if ty == FactType::Bool && !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
-                Some(format!("fact `{name}` is a bool: only Eq and Ne compare it"))
-            }
+            Ok(_) if ty == FactType::Bool && !matches!(op, CompareOp::Eq | CompareOp::Ne) => Some(
+                format!("fact `{name}` is a bool: only Eq and Ne compare it"),
+            ),
             Ok(_) => None,
         };
         if let Some(reason) = reason {
             let at = self.locate(rule, &needle);
-            self.report(Level::Error, LintKind::TypeMismatch { reason: reason.clone() }, rule.file, at, reason, None);
+            self.report(
+                Level::Error,
+                LintKind::TypeMismatch {
+                    reason: reason.clone(),
+                },
+                rule.file,
+                at,
+                reason,
+                None,
+            );
         }
     }
 
@@ -206,10 +246,22 @@ impl Linter<'_> {
             Condition::Not(inner) => self.check_condition(rule, inner, bound),
             Condition::EnvSet(_) | Condition::EnvUnset(_) | Condition::EnvEquals(..) => {}
             Condition::EnvMatches(_, pattern) => {
-                if let Err(err) = regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+                if let Err(err) = regex::RegexBuilder::new(pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                {
                     let at = self.locate(rule, &format!("{pattern:?}"));
                     let reason = err.to_string();
-                    self.report(Level::Error, LintKind::BadRegex { reason: reason.clone() }, rule.file, at, format!("bad regular expression: {reason}"), None);
+                    self.report(
+                        Level::Error,
+                        LintKind::BadRegex {
+                            reason: reason.clone(),
+                        },
+                        rule.file,
+                        at,
+                        format!("bad regular expression: {reason}"),
+                        None,
+                    );
                 }
             }
             Condition::FactEquals(name, literal) => {
@@ -226,8 +278,18 @@ impl Linter<'_> {
                 if let Some(ty) = self.check_fact(rule, name, bound) {
                     if ty != FactType::Version {
                         let at = self.locate(rule, name);
-                        let reason = format!("fact `{name}` is a {ty}; FactInRange needs a version");
-                        self.report(Level::Error, LintKind::TypeMismatch { reason: reason.clone() }, rule.file, at, reason, None);
+                        let reason =
+                            format!("fact `{name}` is a {ty}; FactInRange needs a version");
+                        self.report(
+                            Level::Error,
+                            LintKind::TypeMismatch {
+                                reason: reason.clone(),
+                            },
+                            rule.file,
+                            at,
+                            reason,
+                            None,
+                        );
                     }
                 }
             }
@@ -240,7 +302,12 @@ impl Linter<'_> {
         }
     }
 
-    fn check_rule(&mut self, rule: &LoadedRule, ids: &BTreeMap<&str, &LoadedRule>, articles: &BTreeMap<&str, (usize, String)>) {
+    fn check_rule(
+        &mut self,
+        rule: &LoadedRule,
+        ids: &BTreeMap<&str, &LoadedRule>,
+        articles: &BTreeMap<&str, (usize, String)>,
+    ) {
         let r: &Rule = &rule.rule;
         let id_ok = !r.id.is_empty()
             && r.id
@@ -248,14 +315,38 @@ impl Linter<'_> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             && r.id.starts_with(|c: char| c.is_ascii_alphanumeric());
         if !id_ok {
-            self.report(Level::Error, LintKind::BadRuleId, rule.file, rule.offset, format!("rule id {:?} must be lowercase letters, digits, `-` and `.`", r.id), None);
+            self.report(
+                Level::Error,
+                LintKind::BadRuleId,
+                rule.file,
+                rule.offset,
+                format!(
+                    "rule id {:?} must be lowercase letters, digits, `-` and `.`",
+                    r.id
+                ),
+                None,
+            );
         }
         if r.revision == 0 {
             let at = self.locate(rule, "revision");
-            self.report(Level::Error, LintKind::BadRevision, rule.file, at, "revision starts at 1".into(), None);
+            self.report(
+                Level::Error,
+                LintKind::BadRevision,
+                rule.file,
+                at,
+                "revision starts at 1".into(),
+                None,
+            );
         }
         if r.kb.is_empty() {
-            self.report(Level::Error, LintKind::NoArticles, rule.file, rule.offset, format!("rule {} cites no KB article", r.id), Some("add kb: [(id: \"QNNNNNN\", date: \"YYYY-MM-DD\")]".into()));
+            self.report(
+                Level::Error,
+                LintKind::NoArticles,
+                rule.file,
+                rule.offset,
+                format!("rule {} cites no KB article", r.id),
+                Some("add kb: [(id: \"QNNNNNN\", date: \"YYYY-MM-DD\")]".into()),
+            );
         }
         for kb in &r.kb {
             let at = self.locate(rule, &format!("{:?}", kb.id));
@@ -265,15 +356,26 @@ impl Linter<'_> {
                     LintKind::MissingArticle,
                     rule.file,
                     at,
-                    format!("rule {} cites {} but there is no record for it", r.id, kb.id),
-                    Some(format!("add kb/{}.ron: KbArticle(schema: 1, id: {:?}, ...)", kb.id, kb.id)),
+                    format!(
+                        "rule {} cites {} but there is no record for it",
+                        r.id, kb.id
+                    ),
+                    Some(format!(
+                        "add kb/{}.ron: KbArticle(schema: 1, id: {:?}, ...)",
+                        kb.id, kb.id
+                    )),
                 ),
                 Some((_, date)) if *date != kb.date.to_string() => self.report(
                     Level::Error,
-                    LintKind::ArticleDateMismatch { record: date.clone() },
+                    LintKind::ArticleDateMismatch {
+                        record: date.clone(),
+                    },
                     rule.file,
                     at,
-                    format!("rule {} cites {} dated {}, but its record says {}", r.id, kb.id, kb.date, date),
+                    format!(
+                        "rule {} cites {} dated {}, but its record says {}",
+                        r.id, kb.id, kb.date, date
+                    ),
                     None,
                 ),
                 Some(_) => {}
@@ -287,21 +389,29 @@ impl Linter<'_> {
                     LintKind::BadSupersededBy,
                     rule.file,
                     at,
-                    format!("rule {} is superseded by {target}, which is not another loaded rule", r.id),
+                    format!(
+                        "rule {} is superseded by {target}, which is not another loaded rule",
+                        r.id
+                    ),
                     None,
                 );
             }
         }
         let mut bound = BTreeSet::new();
         if let Some(intent) = &r.intent {
-            let bad_flag = intent
-                .flags
-                .iter()
-                .chain(&intent.forbidden)
-                .find(|f| normalize_flag(f).is_none() && (f.is_empty() || f.starts_with(['-', '/'])));
+            let bad_flag = intent.flags.iter().chain(&intent.forbidden).find(|f| {
+                normalize_flag(f).is_none() && (f.is_empty() || f.starts_with(['-', '/']))
+            });
             if intent.program.trim().is_empty() || bad_flag.is_some() {
                 let at = self.locate(rule, "intent");
-                self.report(Level::Error, LintKind::BadIntent, rule.file, at, "intent needs a program name and non-empty flags".into(), None);
+                self.report(
+                    Level::Error,
+                    LintKind::BadIntent,
+                    rule.file,
+                    at,
+                    "intent needs a program name and non-empty flags".into(),
+                    None,
+                );
             }
             bound.extend(intent.args.iter().filter_map(|a| a.bind.clone()));
         }
@@ -318,10 +428,24 @@ impl Linter<'_> {
             self.check_fact(rule, fact, &bound);
         }
         if r.symptoms.is_empty() {
-            self.report(Level::Warning, LintKind::NoSymptoms, rule.file, rule.offset, format!("rule {} has no symptoms; lookup cannot find it", r.id), None);
+            self.report(
+                Level::Warning,
+                LintKind::NoSymptoms,
+                rule.file,
+                rule.offset,
+                format!("rule {} has no symptoms; lookup cannot find it", r.id),
+                None,
+            );
         }
         if r.tests.is_empty() {
-            self.report(Level::Warning, LintKind::NoTests, rule.file, rule.offset, format!("rule {} has no test cases", r.id), None);
+            self.report(
+                Level::Warning,
+                LintKind::NoTests,
+                rule.file,
+                rule.offset,
+                format!("rule {} has no test cases", r.id),
+                None,
+            );
         }
         for case in &r.tests {
             for (name, literal) in &case.facts {
@@ -360,7 +484,19 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
     for fact in &loaded.facts {
         let here = loaded.location(fact.file, fact.offset).to_string();
         if let Some(first) = facts.get(fact.decl.name.as_str()) {
-            linter.report(Level::Error, LintKind::DuplicateFact { first: first.clone() }, fact.file, fact.offset, format!("fact {:?} is declared twice (first at {first})", fact.decl.name), None);
+            linter.report(
+                Level::Error,
+                LintKind::DuplicateFact {
+                    first: first.clone(),
+                },
+                fact.file,
+                fact.offset,
+                format!(
+                    "fact {:?} is declared twice (first at {first})",
+                    fact.decl.name
+                ),
+                None,
+            );
         } else {
             facts.insert(&fact.decl.name, here);
         }
@@ -371,7 +507,16 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
             };
             for name in template.into_iter().flat_map(|t| template_refs(t)) {
                 if !name.starts_with(ENV_PREFIX) && catalogue.type_of(name).is_none() {
-                    linter.report(Level::Error, LintKind::UnknownFact { hint: unknown_fact_help(catalogue, name) }, fact.file, fact.offset, format!("probe of {:?} reads unknown fact `{name}`", fact.decl.name), None);
+                    linter.report(
+                        Level::Error,
+                        LintKind::UnknownFact {
+                            hint: unknown_fact_help(catalogue, name),
+                        },
+                        fact.file,
+                        fact.offset,
+                        format!("probe of {:?} reads unknown fact `{name}`", fact.decl.name),
+                        None,
+                    );
                 }
             }
         }
@@ -381,8 +526,19 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
         let a = &record.article;
         if let Some((file, _)) = articles.get(a.id.as_str()) {
             let first = loaded.files[*file].name.clone();
-            let at = loaded.files[record.file].find(0, &format!("{:?}", a.id)).map_or(0, |l| l.offset);
-            linter.report(Level::Error, LintKind::DuplicateArticle { first: first.clone() }, record.file, at, format!("article {} has a second record (first in {first})", a.id), None);
+            let at = loaded.files[record.file]
+                .find(0, &format!("{:?}", a.id))
+                .map_or(0, |l| l.offset);
+            linter.report(
+                Level::Error,
+                LintKind::DuplicateArticle {
+                    first: first.clone(),
+                },
+                record.file,
+                at,
+                format!("article {} has a second record (first in {first})", a.id),
+                None,
+            );
         } else {
             articles.insert(&a.id, (record.file, a.date.to_string()));
         }
@@ -426,19 +582,45 @@ mod tests {
 
     #[test]
     fn duplicate_ids_across_files_point_at_both() {
-        let problems = lint_text(&[ARTICLE, &rule("a", ""), &rule("a", "")
-            .replace("facts: [(name: \"cluster.node\", type: bool, doc: \"d\")], ", "")]);
+        let problems = lint_text(&[
+            ARTICLE,
+            &rule("a", ""),
+            &rule("a", "").replace(
+                "facts: [(name: \"cluster.node\", type: bool, doc: \"d\")], ",
+                "",
+            ),
+        ]);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].to_string(), "f2.ron:2:10: error: duplicate rule id \"a\" (first defined at f1.ron:2:10)");
+        assert_eq!(
+            problems[0].to_string(),
+            "f2.ron:2:9: error: duplicate rule id \"a\" (first defined at f1.ron:2:9)"
+        );
     }
 
     #[test]
     fn unknown_facts_types_and_missing_records() {
-        let problems = lint_text(&[&rule("a", r#"when: All([FactEquals("cluster.nodes", true), FactEquals("cluster.node", "maybe")]), status: SupersededBy("zzz")"#)]);
+        let problems = lint_text(&[&rule(
+            "a",
+            r#"when: All([FactEquals("cluster.nodes", true), FactEquals("cluster.node", "maybe")]), status: SupersededBy("zzz")"#,
+        )]);
         let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
-        assert!(messages.iter().any(|m| m.contains("cites Q1 but there is no record")), "{messages:?}");
-        assert!(messages.iter().any(|m| m == "unknown fact `cluster.nodes`"), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("is a bool")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("superseded by zzz")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("cites Q1 but there is no record")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m == "unknown fact `cluster.nodes`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("is a bool")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("superseded by zzz")),
+            "{messages:?}"
+        );
     }
 }
