@@ -386,7 +386,7 @@ pub fn read_snapshot(path: &Path) -> Result<(Snapshot, SourceFile), FactError> {
             reason: e.to_string(),
         })
     } else {
-        ron::Options::default()
+        crate::load::ron_options()
             .from_str(&file.text)
             .map_err(|e| FactError::Snapshot {
                 at: format!("{name}:{}:{}", e.span.start.line, e.span.start.col),

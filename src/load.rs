@@ -34,7 +34,7 @@ pub enum Origin {
 #[derive(Debug, Error, Diagnostic)]
 pub enum LoadError {
     /// The file or directory could not be read.
-    #[error("{path}: {reason}")]
+    #[error("{path}: error: {reason}")]
     #[diagnostic(code(kbguard::load::io))]
     Io {
         /// The path.
@@ -43,7 +43,7 @@ pub enum LoadError {
         reason: String,
     },
     /// The file is not valid UTF-8.
-    #[error("{location}: not valid UTF-8 text")]
+    #[error("{location}: error: not valid UTF-8 text")]
     #[diagnostic(
         code(kbguard::load::utf8),
         help("rule files are UTF-8 RON; re-save the file as UTF-8")
@@ -53,7 +53,7 @@ pub enum LoadError {
         location: Location,
     },
     /// The file is larger than [`MAX_FILE_BYTES`].
-    #[error("{path}: {size} bytes is larger than the {max} bytes a data file may have")]
+    #[error("{path}: error: {size} bytes is larger than the {max} bytes a data file may have")]
     #[diagnostic(
         code(kbguard::load::too_large),
         help("split the rules over several files")
@@ -67,7 +67,7 @@ pub enum LoadError {
         max: u64,
     },
     /// The RON text does not parse into a rule file or article record.
-    #[error("{location}: {message}")]
+    #[error("{location}: error: {message}")]
     #[diagnostic(code(kbguard::load::syntax))]
     Syntax {
         /// Where the parser stopped.
@@ -85,7 +85,9 @@ pub enum LoadError {
         help: Option<String>,
     },
     /// The file declares a format version this kbguard does not read.
-    #[error("{location}: unsupported schema {found}; this kbguard reads schema {supported}")]
+    #[error(
+        "{location}: error: unsupported schema {found}; this kbguard reads schema {supported}"
+    )]
     #[diagnostic(
         code(kbguard::load::schema),
         help("upgrade kbguard, or rewrite the file in a supported schema (see docs/rules.md)")
@@ -288,7 +290,9 @@ fn find_quoted(file: &SourceFile, from: usize, needle: &str) -> Option<usize> {
     file.find(from, &format!("{needle:?}")).map(|l| l.offset)
 }
 
-fn ron_options() -> ron::Options {
+/// The RON dialect of every kbguard data file: `Some(..)` may be left out, and a newtype
+/// variant wrapping a struct needs no second pair of parentheses.
+pub(crate) fn ron_options() -> ron::Options {
     ron::Options::default()
         .with_default_extension(Extensions::UNWRAP_VARIANT_NEWTYPES | Extensions::IMPLICIT_SOME)
 }
@@ -436,7 +440,7 @@ mod tests {
         let loaded = load(&MINIMAL.replace("schema: 1", "schema: 7"));
         assert_eq!(
             loaded.errors[0].to_string(),
-            "t.ron:2:5: unsupported schema 7; this kbguard reads schema 1"
+            "t.ron:2:5: error: unsupported schema 7; this kbguard reads schema 1"
         );
     }
 
@@ -445,7 +449,7 @@ mod tests {
         let loaded = load(&MINIMAL.replace(">=5.5, <6", ">=five"));
         let err = loaded.errors[0].to_string();
         assert!(
-            err.starts_with("t.ron:13:93: `five` is not a dotted version"),
+            err.starts_with("t.ron:13:93: error: `five` is not a dotted version"),
             "{err}"
         );
     }

@@ -1,0 +1,576 @@
+//! Runs the kbguard binary as a user would: every command and exit code.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+const RULE_ID: &str = "exchange.isinteg-patch-cluster-network-name";
+
+fn kbguard() -> Command {
+    let mut cmd = Command::cargo_bin("kbguard").unwrap();
+    cmd.env_remove("KBGUARD_RULES")
+        .env_remove("NO_COLOR")
+        .env_remove("FORCE_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("_CLUSTER_NETWORK_NAME_");
+    cmd
+}
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+fn json_of(output: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(output).expect("stdout is JSON")
+}
+
+#[test]
+fn check_blocks_q178311_on_a_cluster_node_with_the_workaround() {
+    kbguard()
+        .args(["check", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .stdout(contains(RULE_ID))
+        .stdout(contains("[Q178311]"))
+        .stdout(contains("cluster.node == true"))
+        .stdout(contains("set _CLUSTER_NETWORK_NAME_=EXCLUSTER"))
+        .stdout(contains("blocked:"));
+}
+
+#[test]
+fn check_is_clear_with_the_variable_set_or_off_cluster_or_on_exchange_6() {
+    for sets in [
+        vec!["env._CLUSTER_NETWORK_NAME_=EXCLUSTER"],
+        vec!["cluster.node=false"],
+        vec!["product.exchange.version=6.0.4417"],
+    ] {
+        let mut cmd = kbguard();
+        cmd.args(["check", "--facts"])
+            .arg(example("exchange55-cluster-node.ron"));
+        for set in &sets {
+            cmd.args(["--set", set]);
+        }
+        cmd.args(["--", "ISINTEG.EXE", "/PATCH"])
+            .assert()
+            .code(0)
+            .stdout(contains("clear:"));
+    }
+}
+
+#[test]
+fn check_says_which_facts_decide_an_unknown_block_rule() {
+    kbguard()
+        .args(["check", "--facts"])
+        .arg(fixture("snapshots/unknown-cluster.json"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(3)
+        .stdout(contains("--set cluster.node=<true|false>"))
+        .stdout(contains("undecided:"));
+    kbguard()
+        .args(["check", "--allow-unknown", "--facts"])
+        .arg(fixture("snapshots/unknown-cluster.json"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn check_json_is_machine_readable() {
+    let out = kbguard()
+        .args(["check", "--json", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["verdict"], "blocked");
+    assert_eq!(v["exit_code"], 1);
+    let e = &v["report"]["evaluations"][0];
+    assert_eq!(e["rule"], RULE_ID);
+    assert_eq!(e["outcome"], "triggered");
+    assert_eq!(e["severity"], "block");
+    assert!(e["workaround"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("EXCLUSTER"));
+}
+
+#[test]
+fn check_on_this_machine_with_no_facts_is_clear_for_windows_rules() {
+    if cfg!(windows) {
+        return;
+    }
+    kbguard()
+        .args(["check", "--", "isinteg", "-patch"])
+        .assert()
+        .code(0);
+    kbguard().arg("check").assert().code(0);
+}
+
+#[test]
+fn a_helpdesk_can_describe_a_windows_host_with_set() {
+    kbguard()
+        .args([
+            "check",
+            "--set",
+            "os.family=windows",
+            "--set",
+            "product.exchange.version=5.5",
+        ])
+        .args(["--set", "cluster.node=true", "--", "isinteg", "-patch"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn bad_facts_are_usage_errors() {
+    kbguard()
+        .args([
+            "check",
+            "--set",
+            "cluster.nod=true",
+            "--",
+            "isinteg",
+            "-patch",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown fact `cluster.nod`"))
+        .stderr(contains("did you mean"));
+    kbguard()
+        .args(["check", "--set", "novalue", "--", "x"])
+        .assert()
+        .code(2)
+        .stderr(contains("expected NAME=VALUE"));
+    kbguard()
+        .args(["check", "--facts"])
+        .arg(fixture("snapshots/bad-type.ron"))
+        .args(["--", "x"])
+        .assert()
+        .code(2)
+        .stderr(contains("bad-type.ron:4:9: fact `cluster.node`"));
+    kbguard()
+        .args(["check", "--facts", "/nonexistent/snapshot.ron", "--", "x"])
+        .assert()
+        .code(2)
+        .stderr(contains("/nonexistent/snapshot.ron"));
+    kbguard().args(["check", "--bogus"]).assert().code(2);
+}
+
+#[test]
+fn broken_rules_fail_closed() {
+    kbguard()
+        .args(["check", "--rules"])
+        .arg(fixture("broken/unknown_field.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown_field.ron:8:13"))
+        .stderr(contains("refusing to vouch"));
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+#[cfg(unix)]
+#[test]
+fn run_never_starts_a_blocked_command_and_applies_workarounds_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let isinteg = script(
+        dir.path(),
+        "isinteg",
+        &format!(
+            "printf '%s' \"$_CLUSTER_NETWORK_NAME_\" > '{}'",
+            marker.display()
+        ),
+    );
+    kbguard()
+        .args(["run", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .arg("--")
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(1)
+        .stderr(contains("not running"));
+    assert!(!marker.exists(), "a blocked command must never start");
+
+    kbguard()
+        .args(["run", "--apply-workarounds", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .arg("--")
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(0)
+        .stderr(contains("_CLUSTER_NETWORK_NAME_=EXCLUSTER"));
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "EXCLUSTER");
+
+    fs::remove_file(&marker).unwrap();
+    kbguard()
+        .args(["run", "--force", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .arg("--")
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(0)
+        .stderr(contains("--force"));
+    assert!(marker.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn run_cannot_apply_a_workaround_whose_fact_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let isinteg = script(dir.path(), "isinteg", "exit 0");
+    kbguard()
+        .args(["run", "--apply-workarounds", "--set", "os.family=windows"])
+        .args([
+            "--set",
+            "product.exchange.version=5.5",
+            "--set",
+            "cluster.node=true",
+            "--",
+        ])
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(1)
+        .stderr(contains("fact cluster.network_name is unknown"));
+}
+
+#[cfg(unix)]
+#[test]
+fn run_passes_arguments_stdin_and_exit_status_through() {
+    kbguard()
+        .args(["run", "--", "sh", "-c", "exit 7"])
+        .assert()
+        .code(7);
+    kbguard()
+        .args(["run", "--", "sh", "-c", "kill -TERM $$"])
+        .assert()
+        .code(128 + 15);
+    kbguard()
+        .args(["run", "--", "cat"])
+        .write_stdin("hello from stdin")
+        .assert()
+        .code(0)
+        .stdout("hello from stdin");
+    // No shell: metacharacters arrive as literal arguments.
+    kbguard()
+        .args(["run", "--", "printf", "%s|", "a b", "$HOME", ";", "*"])
+        .assert()
+        .code(0)
+        .stdout("a b|$HOME|;|*|");
+    kbguard()
+        .args(["run", "--", "/nonexistent/program"])
+        .assert()
+        .code(127);
+}
+
+#[test]
+fn facts_show_each_source() {
+    let out = kbguard()
+        .args(["facts", "--json", "--set", "cluster.node=true"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["host"], "local");
+    assert_eq!(v["facts"]["os.family"]["source"], "built-in probe");
+    assert_eq!(v["facts"]["cluster.node"]["value"], true);
+    assert_eq!(v["facts"]["cluster.node"]["source"], "--set");
+    assert!(v["unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "cluster.network_name"));
+
+    let out = kbguard()
+        .args(["facts", "--json", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["host"], "remote");
+    assert_eq!(
+        v["facts"]["product.exchange.version"]["value"],
+        "5.5.2653.23"
+    );
+    assert!(v["facts"]["host.name"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("snapshot"));
+
+    kbguard()
+        .args(["facts", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .assert()
+        .code(0)
+        .stdout(contains("cluster.node = true"));
+}
+
+#[test]
+fn rules_lists_the_loaded_rules() {
+    kbguard()
+        .arg("rules")
+        .assert()
+        .code(0)
+        .stdout(contains(RULE_ID))
+        .stdout(contains("intent: isinteg -patch"));
+    let out = kbguard()
+        .args(["rules", "--json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let rule = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == RULE_ID)
+        .unwrap();
+    assert_eq!(rule["kb"][0]["id"], "Q178311");
+    assert_eq!(rule["kb"][0]["date"], "2002-08-06");
+    assert_eq!(rule["severity"], "block");
+    assert_eq!(rule["status"], "active");
+    assert_eq!(rule["intent"]["program"], "isinteg");
+}
+
+#[test]
+fn lint_and_test_pass_on_the_shipped_rules() {
+    kbguard()
+        .arg("lint")
+        .assert()
+        .code(0)
+        .stdout(contains("0 error(s), 0 warning(s)"));
+    let root = env!("CARGO_MANIFEST_DIR");
+    kbguard()
+        .args(["lint", &format!("{root}/rules"), &format!("{root}/kb")])
+        .assert()
+        .code(0);
+    kbguard()
+        .arg("test")
+        .assert()
+        .code(0)
+        .stdout(contains(" 0 failed"));
+}
+
+#[test]
+fn every_broken_fixture_gives_its_located_error() {
+    let dir = fixture("broken");
+    let mut checked = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let expected = fs::read_to_string(path.with_extension("err")).unwrap();
+        let expected = expected
+            .trim_end()
+            .replace("tests/fixtures/broken/", &format!("{}/", dir.display()));
+        kbguard()
+            .args(["lint", "--with-defaults"])
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stderr(contains(expected));
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} fixtures");
+}
+
+#[test]
+fn test_reports_failing_cases_with_their_location() {
+    kbguard()
+        .args(["test", "--with-defaults"])
+        .arg(fixture("failing/failing.ron"))
+        .assert()
+        .code(1)
+        .stdout(contains("FAIL fixture.demo :: demo"))
+        .stdout(contains("failing.ron:16:"))
+        .stdout(contains("expected clear, got triggered"));
+}
+
+#[test]
+fn explain_traces_each_predicate_with_fact_sources() {
+    kbguard()
+        .args(["explain", RULE_ID, "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(0)
+        .stdout(contains("triggered"))
+        .stdout(contains("[true] cluster.node == true"))
+        .stdout(contains("cluster.node = true  (snapshot"))
+        .stdout(contains("[true] _CLUSTER_NETWORK_NAME_ is not set"));
+    kbguard()
+        .args([
+            "explain",
+            RULE_ID,
+            "--set",
+            "os.family=windows",
+            "--",
+            "isinteg",
+            "-patch",
+        ])
+        .assert()
+        .code(0)
+        .stdout(contains("[unknown] cluster.node == true"))
+        .stdout(contains("cluster.node = unknown"));
+    kbguard()
+        .args(["explain", "no.such.rule"])
+        .assert()
+        .code(2)
+        .stderr(contains("no rule with id"));
+}
+
+#[test]
+fn lookup_finds_q178311_first() {
+    kbguard()
+        .args(["lookup", "Reason: JET_errKeyDuplicate"])
+        .assert()
+        .code(0)
+        .stdout(contains("1. Q178311"))
+        .stdout(contains("no archive index is loaded"));
+    let out = kbguard()
+        .args([
+            "lookup",
+            "--json",
+            "--limit",
+            "3",
+            "2026-11-25 03:12 EXNODE1 the PRIVATE STORE could not be updated",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["hits"][0]["id"], "Q178311");
+    assert_eq!(v["hits"][0]["source"], "rule");
+    assert_eq!(v["hits"][0]["rules"][0], RULE_ID);
+    assert_eq!(
+        v["hits"][0]["matched_part"],
+        "The private store could not be updated"
+    );
+    kbguard()
+        .args(["lookup", "completely unrelated words"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn lookup_batch_prints_one_line_per_query_in_order() {
+    let out = kbguard()
+        .args(["lookup", "--batch", "-", "--json", "--limit", "5"])
+        .write_stdin("Reason: JET_errKeyDuplicate\nnothing here\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["hits"][0]["id"], "Q178311");
+    assert_eq!(lines[1]["hits"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let args = [
+        "check",
+        "--set",
+        "os.family=windows",
+        "--set",
+        "product.exchange.version=5.5",
+        "--set",
+        "cluster.node=true",
+        "--",
+        "isinteg",
+        "-patch",
+    ];
+    kbguard()
+        .args(["--color", "always"])
+        .args(args)
+        .assert()
+        .stdout(contains("\u{1b}["));
+    kbguard()
+        .args(args)
+        .assert()
+        .stdout(contains("\u{1b}[").not());
+    kbguard()
+        .env("NO_COLOR", "1")
+        .args(["--color", "auto"])
+        .args(args)
+        .assert()
+        .stdout(contains("\u{1b}[").not());
+    kbguard()
+        .args(["--color", "never"])
+        .args(args)
+        .assert()
+        .stdout(contains("\u{1b}[").not());
+}
+
+#[test]
+fn rules_directories_add_to_or_replace_the_defaults() {
+    let valid = fixture("rules");
+    kbguard()
+        .args(["rules", "--rules"])
+        .arg(&valid)
+        .assert()
+        .code(0)
+        .stdout(contains("fixture.demo"))
+        .stdout(contains(RULE_ID));
+    kbguard()
+        .env("KBGUARD_RULES", &valid)
+        .arg("rules")
+        .assert()
+        .code(0)
+        .stdout(contains("fixture.demo"));
+    // Without the defaults the fixture's facts and records are missing: lint errors, fail closed.
+    kbguard()
+        .args(["rules", "--no-default-rules", "--rules"])
+        .arg(&valid)
+        .assert()
+        .code(2)
+        .stderr(contains("unknown fact `cluster.node`"));
+}
