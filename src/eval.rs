@@ -10,7 +10,7 @@ use regex::RegexBuilder;
 use serde::Serialize;
 
 use crate::facts::{
-    render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX,
+    render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::intent::{match_intent, Command, IntentMatch};
 use crate::model::{
@@ -152,6 +152,15 @@ impl FactLookup for Scope<'_> {
 
 impl Scope<'_> {
     fn fact_use(&self, name: &str) -> FactUse {
+        if let Some(var) = name.strip_prefix(ENV_PREFIX) {
+            if self.facts.env_var(var) == EnvValue::Unset {
+                return FactUse {
+                    name: name.to_string(),
+                    value: Some("(not set)".into()),
+                    source: Some("environment".into()),
+                };
+            }
+        }
         let fact = self.lookup(name);
         FactUse {
             name: name.to_string(),

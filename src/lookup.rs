@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::facts::{render_template, FactSet};
 use crate::model::Symptom;
 use crate::ruleset::RuleSet;
 
@@ -280,16 +281,24 @@ pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
                 );
             }
         };
+    let titles: BTreeMap<&str, &str> = set
+        .loaded
+        .articles
+        .iter()
+        .map(|a| (a.article.id.as_str(), a.article.title.as_str()))
+        .collect();
+    let no_facts = FactSet::remote();
     for loaded in &set.loaded.rules {
         let rule = &loaded.rule;
+        let workaround = render_template(&rule.workaround.text, &no_facts).text;
         for kb in &rule.kb {
             for symptom in &rule.symptoms {
                 offer(
                     &kb.id,
-                    &rule.title,
+                    titles.get(kb.id.as_str()).copied().unwrap_or(&rule.title),
                     HitSource::Rule,
                     symptom,
-                    Some(&rule.workaround.text),
+                    Some(&workaround),
                 );
             }
         }
