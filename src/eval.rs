@@ -125,6 +125,10 @@ pub struct RenderedWorkaround {
 pub struct Evaluation {
     /// The rule's id.
     pub rule: String,
+    /// The rule's title.
+    pub title: String,
+    /// The KB articles the rule encodes.
+    pub kb: Vec<String>,
     /// Its severity.
     pub severity: Severity,
     /// The outcome.
@@ -272,6 +276,8 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
     let rendered = render_template(&rule.workaround.text, &scope);
     Evaluation {
         rule: rule.id.clone(),
+        title: rule.title.clone(),
+        kb: rule.kb.iter().map(|k| k.id.clone()).collect(),
         severity: rule.severity,
         outcome,
         trace,

@@ -278,7 +278,12 @@ fn load_for_use(args: &RuleArgs) -> Result<RuleSet, Failure> {
 
 fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let mut out = stdout();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| Failure(e.to_string()))?;
+    // A closed pipe (`| head`) is the reader's choice, not an error worth reporting.
+    match serde_json::to_writer_pretty(&mut out, value) {
+        Err(e) if e.is_io() => return Ok(()),
+        Err(e) => return Err(Failure(e.to_string())),
+        Ok(()) => {}
+    }
     writeln!(out).ok();
     Ok(())
 }

@@ -126,11 +126,6 @@ pub fn write_check(
 }
 
 fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
-    let rule = set.rule(&e.rule).map(|r| &r.rule);
-    let kb: Vec<&str> = rule
-        .map(|r| r.kb.iter().map(|k| k.id.as_str()).collect())
-        .unwrap_or_default();
-    let title = rule.map_or("", |r| r.title.as_str());
     let state = match e.outcome {
         Outcome::Triggered => "triggered",
         _ => "undecided",
@@ -140,9 +135,9 @@ fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Resu
         "  {} {} [{}] {}: {}",
         paint_severity(e.severity),
         bold(&e.rule),
-        kb.join(", "),
+        e.kb.join(", "),
         state,
-        title
+        e.title
     )?;
     match e.outcome {
         Outcome::Triggered => {
