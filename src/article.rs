@@ -1,0 +1,383 @@
+//! Parsing Microsoft KB articles in the archive's text format into typed records.
+//!
+//! Owns the format: the header (`DOCUMENT:`, `TITLE   :`, `PRODUCT :`, `PROD/VER:`, `OPER/SYS:`,
+//! `KEYWORDS:`), the "applies to" list, sections (a heading underlined with `=`), and the error
+//! messages quoted as indented blocks in SYMPTOMS. Robust to CRLF, Windows-1252 bytes, missing
+//! sections and garbage: what cannot be read is an error with a reason, never a panic.
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// Articles larger than this are not articles; the largest in the archive is far smaller.
+pub const MAX_ARTICLE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why a file is not a readable article.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ArticleError {
+    /// The file is empty.
+    #[error("empty file")]
+    Empty,
+    /// The file is larger than [`MAX_ARTICLE_BYTES`].
+    #[error("{0} bytes is larger than an article can be ({MAX_ARTICLE_BYTES} bytes)")]
+    TooLarge(usize),
+    /// The file holds binary data.
+    #[error("binary data (NUL bytes), not article text")]
+    Binary,
+    /// No `DOCUMENT:QNNNNNN` header line.
+    #[error("no `DOCUMENT:Q<number>` header line in the first lines")]
+    NoHeader,
+}
+
+/// A section of an article: its heading and its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// The heading as written, e.g. `SYMPTOMS`.
+    pub heading: String,
+    /// The section's text, lines joined by `\n`, trimmed of surrounding blank lines.
+    pub text: String,
+}
+
+/// A parsed KB article.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Article {
+    /// Article id, e.g. `Q178311`.
+    pub id: String,
+    /// The article's date as `YYYY-MM-DD`, when the header has a readable one.
+    pub date: Option<String>,
+    /// The product tag in brackets on the DOCUMENT line, e.g. `exchange`.
+    pub tag: Option<String>,
+    /// TITLE.
+    pub title: String,
+    /// PRODUCT.
+    pub product: String,
+    /// PROD/VER, as written (e.g. `WINDOWS:97; winnt:4.0`, `::5.5`).
+    pub prod_ver: String,
+    /// OPER/SYS.
+    pub oper_sys: String,
+    /// KEYWORDS.
+    pub keywords: String,
+    /// The "applies to" list: one product and version per entry.
+    pub applies_to: Vec<String>,
+    /// Every section, in order.
+    pub sections: Vec<Section>,
+    /// Error messages quoted in SYMPTOMS (indented blocks), lines joined by `\n`.
+    pub messages: Vec<String>,
+}
+
+impl Article {
+    /// The section with this heading (case-insensitive), if any.
+    pub fn section(&self, heading: &str) -> Option<&Section> {
+        self.sections
+            .iter()
+            .find(|s| s.heading.eq_ignore_ascii_case(heading))
+    }
+}
+
+/// Decodes article bytes: UTF-8 when valid, Windows-1252 otherwise (which never fails).
+pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// Parses an article from its raw bytes.
+pub fn parse(bytes: &[u8]) -> Result<Article, ArticleError> {
+    if bytes.is_empty() {
+        return Err(ArticleError::Empty);
+    }
+    if bytes.len() > MAX_ARTICLE_BYTES {
+        return Err(ArticleError::TooLarge(bytes.len()));
+    }
+    if bytes.contains(&0) {
+        return Err(ArticleError::Binary);
+    }
+    let text = decode(bytes);
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut article = parse_header(&lines)?;
+    let body_start = lines
+        .iter()
+        .position(|l| l.starts_with("====="))
+        .map_or(0, |i| i + 1);
+    // The trailer (query words, keyword block, disclaimer) is the same noise in every file.
+    let body_end = lines
+        .iter()
+        .rposition(|l| l.starts_with("Additional query words:"))
+        .or_else(|| {
+            lines
+                .iter()
+                .skip(body_start)
+                .position(|l| l.starts_with("=========="))
+                .map(|i| i + body_start)
+        })
+        .unwrap_or(lines.len())
+        .max(body_start);
+    let body = &lines[body_start..body_end];
+    article.applies_to = parse_applies_to(body);
+    article.sections = parse_sections(body);
+    if let Some(symptoms) = article.section("SYMPTOMS") {
+        article.messages = quoted_blocks(&symptoms.text);
+    }
+    Ok(article)
+}
+
+fn parse_header(lines: &[&str]) -> Result<Article, ArticleError> {
+    let mut article = Article {
+        id: String::new(),
+        date: None,
+        tag: None,
+        title: String::new(),
+        product: String::new(),
+        prod_ver: String::new(),
+        oper_sys: String::new(),
+        keywords: String::new(),
+        applies_to: Vec::new(),
+        sections: Vec::new(),
+        messages: Vec::new(),
+    };
+    for line in lines.iter().take(40) {
+        let Some((key, value)) = line.split_once(':') else {
+            if line.starts_with("=====") {
+                break;
+            }
+            continue;
+        };
+        let value = value.trim();
+        match key.trim() {
+            "DOCUMENT" => {
+                let mut words = value.split_whitespace();
+                let id = words.next().unwrap_or("");
+                if is_article_id(id) {
+                    article.id = id.to_ascii_uppercase();
+                }
+                for word in words {
+                    if let Some(tag) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
+                        article.tag = Some(tag.to_string());
+                    } else if article.date.is_none() {
+                        article.date = parse_date(word);
+                    }
+                }
+            }
+            "TITLE" => article.title = value.to_string(),
+            "PRODUCT" => article.product = value.to_string(),
+            "PROD/VER" => article.prod_ver = value.to_string(),
+            "OPER/SYS" => article.oper_sys = value.to_string(),
+            "KEYWORDS" => article.keywords = value.to_string(),
+            _ => {}
+        }
+    }
+    if article.id.is_empty() {
+        return Err(ArticleError::NoHeader);
+    }
+    Ok(article)
+}
+
+/// True for `Q` followed by digits.
+pub fn is_article_id(id: &str) -> bool {
+    id.len() > 1
+        && id.len() <= 12
+        && id.starts_with(['Q', 'q'])
+        && id[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `06-AUG-2002` → `2002-08-06`.
+fn parse_date(word: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    let mut parts = word.split('-');
+    let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+    let month = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month))?
+        + 1;
+    let day: u8 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: u16 = year.parse().ok().filter(|y| (1900..=2100).contains(y))?;
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+fn parse_applies_to(body: &[&str]) -> Vec<String> {
+    let Some(start) = body
+        .iter()
+        .position(|l| l.contains("information in this article applies to"))
+    else {
+        return Vec::new();
+    };
+    let mut entries: Vec<String> = Vec::new();
+    for line in &body[start + 1..] {
+        let trimmed = line.trim();
+        if trimmed.starts_with("-----") {
+            break;
+        }
+        if let Some(entry) = trimmed.strip_prefix("- ") {
+            entries.push(entry.trim().to_string());
+        } else if !trimmed.is_empty() {
+            // A wrapped entry continues the previous one.
+            match entries.last_mut() {
+                Some(last) => {
+                    last.push(' ');
+                    last.push_str(trimmed);
+                }
+                None => entries.push(trimmed.to_string()),
+            }
+        }
+    }
+    entries
+}
+
+/// A heading is an unindented line followed by a line of `=` (at least 3).
+fn is_heading(line: &str, next: Option<&&str>) -> bool {
+    !line.trim().is_empty()
+        && !line.starts_with([' ', '\t', '='])
+        && next.is_some_and(|n| {
+            let n = n.trim_end();
+            n.len() >= 3 && n.bytes().all(|b| b == b'=')
+        })
+}
+
+fn parse_sections(body: &[&str]) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    let mut i = 0;
+    while i < body.len() {
+        let line = body[i];
+        if is_heading(line, body.get(i + 1)) {
+            if let Some((heading, lines)) = current.take() {
+                sections.push(section(heading, &lines));
+            }
+            current = Some((line.trim().to_string(), Vec::new()));
+            i += 2;
+            continue;
+        }
+        if let Some((_, lines)) = current.as_mut() {
+            lines.push(line);
+        }
+        i += 1;
+    }
+    if let Some((heading, lines)) = current {
+        sections.push(section(heading, &lines));
+    }
+    sections
+}
+
+fn section(heading: String, lines: &[&str]) -> Section {
+    let text = lines.join("\n");
+    Section {
+        heading,
+        text: text.trim_matches('\n').to_string(),
+    }
+}
+
+/// The indented blocks of a section: runs of lines indented by three or more spaces that
+/// start after a blank line (an indented line right after text continues a list item).
+pub fn quoted_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let mut after_blank = true;
+    for line in text.lines() {
+        let expanded_indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let blank = line.trim().is_empty();
+        let quoted = !blank && expanded_indent >= 3 && (after_blank || !current.is_empty());
+        if quoted {
+            current.push(line.trim());
+        } else if !current.is_empty() {
+            blocks.push(current.join("\n"));
+            current.clear();
+        }
+        after_blank = blank;
+    }
+    if !current.is_empty() {
+        blocks.push(current.join("\n"));
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Written for these tests in the archive's format; not an article from the archive.
+    const SAMPLE: &str = r#"DOCUMENT:Q999001  14-MAR-2001  [widgets]
+TITLE   :WIDG: Frobnicator Stops with Error 42 on Cluster Nodes
+PRODUCT :Widget Server
+PROD/VER::2.0
+OPER/SYS:WINNT
+KEYWORDS:kbwidget
+
+======================================================================
+-------------------------------------------------------------------------------
+The information in this article applies to:
+
+ - Widget Server, version 2.0
+ - Widget Server, version 2.1, when running on a
+   cluster
+-------------------------------------------------------------------------------
+
+SYMPTOMS
+========
+
+When you run frob -all on a node, you may see:
+
+   Frobnicator error 42: cannot open <filename>
+   Reason: WIDG_errLocked
+
+Other things happen too:
+
+ - The first item wraps onto
+   a second indented line.
+
+   Second message %1
+
+CAUSE
+=====
+
+The lock is held by the other node.
+
+Additional query words: frob
+
+======================================================================
+Keywords          : kbwidget
+"#;
+
+    #[test]
+    fn parses_header_applies_to_sections_and_messages() {
+        let crlf = SAMPLE.replace('\n', "\r\n");
+        let a = parse(crlf.as_bytes()).unwrap();
+        assert_eq!(a.id, "Q999001");
+        assert_eq!(a.date.as_deref(), Some("2001-03-14"));
+        assert_eq!(a.tag.as_deref(), Some("widgets"));
+        assert_eq!(a.title, "WIDG: Frobnicator Stops with Error 42 on Cluster Nodes");
+        assert_eq!(a.prod_ver, ":2.0");
+        assert_eq!(a.oper_sys, "WINNT");
+        assert_eq!(
+            a.applies_to,
+            ["Widget Server, version 2.0", "Widget Server, version 2.1, when running on a cluster"]
+        );
+        let headings: Vec<&str> = a.sections.iter().map(|s| s.heading.as_str()).collect();
+        assert_eq!(headings, ["SYMPTOMS", "CAUSE"]);
+        assert_eq!(a.section("cause").unwrap().text, "The lock is held by the other node.");
+        assert_eq!(
+            a.messages,
+            ["Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLocked", "Second message %1"]
+        );
+    }
+
+    #[test]
+    fn windows_1252_and_missing_sections() {
+        let mut bytes = b"DOCUMENT:Q5  01-JAN-1999\nTITLE   :Caf\xe9\n".to_vec();
+        bytes.extend_from_slice(b"=====\nno sections here\n");
+        let a = parse(&bytes).unwrap();
+        assert_eq!(a.title, "Caf\u{e9}");
+        assert!(a.sections.is_empty());
+        assert!(a.messages.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_an_error_with_a_reason() {
+        assert_eq!(parse(b""), Err(ArticleError::Empty));
+        assert_eq!(parse(b"\x00\x01\x02"), Err(ArticleError::Binary));
+        assert_eq!(parse(b"hello\nworld"), Err(ArticleError::NoHeader));
+        assert_eq!(parse(b"DOCUMENT:not-an-id"), Err(ArticleError::NoHeader));
+        assert_eq!(parse_date("31-FOO-2002"), None);
+    }
+}
