@@ -77,7 +77,11 @@ impl Article {
 pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
     }
 }
 
@@ -187,10 +191,7 @@ fn parse_date(word: &str) -> Option<String> {
     ];
     let mut parts = word.split('-');
     let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
-    let month = MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))?
-        + 1;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? + 1;
     let day: u8 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
     let year: u16 = year.parse().ok().filter(|y| (1900..=2100).contains(y))?;
     Some(format!("{year:04}-{month:02}-{day:02}"))
@@ -346,19 +347,31 @@ Keywords          : kbwidget
         assert_eq!(a.id, "Q999001");
         assert_eq!(a.date.as_deref(), Some("2001-03-14"));
         assert_eq!(a.tag.as_deref(), Some("widgets"));
-        assert_eq!(a.title, "WIDG: Frobnicator Stops with Error 42 on Cluster Nodes");
+        assert_eq!(
+            a.title,
+            "WIDG: Frobnicator Stops with Error 42 on Cluster Nodes"
+        );
         assert_eq!(a.prod_ver, ":2.0");
         assert_eq!(a.oper_sys, "WINNT");
         assert_eq!(
             a.applies_to,
-            ["Widget Server, version 2.0", "Widget Server, version 2.1, when running on a cluster"]
+            [
+                "Widget Server, version 2.0",
+                "Widget Server, version 2.1, when running on a cluster"
+            ]
         );
         let headings: Vec<&str> = a.sections.iter().map(|s| s.heading.as_str()).collect();
         assert_eq!(headings, ["SYMPTOMS", "CAUSE"]);
-        assert_eq!(a.section("cause").unwrap().text, "The lock is held by the other node.");
+        assert_eq!(
+            a.section("cause").unwrap().text,
+            "The lock is held by the other node."
+        );
         assert_eq!(
             a.messages,
-            ["Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLocked", "Second message %1"]
+            [
+                "Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLocked",
+                "Second message %1"
+            ]
         );
     }
 

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::archive::{Archive, Candidate};
 use crate::facts::{render_template, FactSet};
 use crate::model::Symptom;
 use crate::ruleset::RuleSet;
@@ -91,114 +92,160 @@ pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
     tokens
 }
 
-/// How well a query matches one symptom message.
+/// Token weights: rare words identify a message, common ones barely do.
+pub trait Weights {
+    /// The weight of a (lowercased) token; unknown tokens weigh the most.
+    fn weight(&self, token: &str) -> f32;
+}
+
+/// Every token weighs the same: for the curated set alone, with no archive statistics.
+pub struct Uniform;
+
+impl Weights for Uniform {
+    fn weight(&self, _token: &str) -> f32 {
+        1.0
+    }
+}
+
+/// A query, tokenised and weighted once for all the messages it is compared with.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The query's tokens, at most [`MAX_QUERY_TOKENS`].
+    pub tokens: Vec<Token>,
+    /// The weight of each token.
+    pub weights: Vec<f32>,
+    /// The sum of the weights of distinct tokens.
+    pub total: f32,
+}
+
+/// Queries are cut to this many tokens: an error message is far shorter, and it bounds the
+/// work a 10 MB paste can cause.
+pub const MAX_QUERY_TOKENS: usize = 256;
+/// Messages are compared on at most this many tokens, for the same reason.
+pub const MAX_UNIT_TOKENS: usize = 256;
+
+impl Query {
+    /// Tokenises and weights a query.
+    pub fn new(text: &str, weights: &dyn Weights) -> Query {
+        let mut tokens = tokenize(text, false);
+        tokens.truncate(MAX_QUERY_TOKENS);
+        let weights: Vec<f32> = tokens.iter().map(|t| weights.weight(&t.text)).collect();
+        let mut seen = std::collections::HashSet::new();
+        let total = tokens
+            .iter()
+            .zip(&weights)
+            .filter(|(t, _)| seen.insert(t.text.as_str()))
+            .map(|(_, w)| *w)
+            .sum();
+        Query {
+            tokens,
+            weights,
+            total,
+        }
+    }
+}
+
+/// How well a query matches one message (or one line of it).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SymptomMatch {
-    /// 0..=1: share of the message (or of its best line) found in the query, in order, blended
-    /// with the share of the query it explains.
-    pub score: f64,
-    /// Byte range of the matched part in the message.
+pub struct UnitMatch {
+    /// The ranking score, 0..=1.
+    pub score: f32,
+    /// Share of the query's weight the message explains, in order (placeholders explain the
+    /// values filled into them).
+    pub precision: f32,
+    /// Share of the message's weight found in the query.
+    pub coverage: f32,
+    /// Byte range of the matched part in the message text.
     pub span: Range<usize>,
 }
 
-/// Longest common subsequence of words between a message unit and the query, with the byte
-/// range of the matched message words.
-fn align(unit: &[&Token], query: &[Token]) -> (usize, Option<Range<usize>>) {
-    let words: Vec<&&Token> = unit.iter().filter(|t| !t.wildcard).collect();
-    if words.is_empty() || query.is_empty() {
-        return (0, None);
+/// Aligns message tokens with the query: the in-order matching that explains the most query
+/// weight, where equal tokens match and a placeholder absorbs the query tokens filled into it.
+/// Returns (matched weight, absorbed weight, byte span of matched message tokens).
+fn align(unit: &[Token], query: &Query) -> (f32, f32, Option<Range<usize>>) {
+    let (n, m) = (unit.len(), query.tokens.len());
+    if n == 0 || m == 0 {
+        return (0.0, 0.0, None);
     }
-    // dp[i][j]: LCS of words[i..] and query[j..]; kept whole to recover the matched words.
-    let (n, m) = (words.len(), query.len());
-    let mut dp = vec![0u16; (n + 1) * (m + 1)];
-    let at = |i: usize, j: usize| i * (m + 1) + j;
+    // best[i][j]: most weight explained aligning unit[i..] with query[j..].
+    let width = m + 1;
+    let mut best = vec![0f32; (n + 1) * width];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            dp[at(i, j)] = if words[i].text == query[j].text {
-                dp[at(i + 1, j + 1)] + 1
+            let skip = best[(i + 1) * width + j].max(best[i * width + j + 1]);
+            let here = if unit[i].wildcard {
+                // Absorb query token j into the placeholder (at half weight: a filled value is
+                // weaker evidence than a matching word), staying on the placeholder.
+                best[i * width + j + 1] + 0.5 * query.weights[j]
+            } else if unit[i].text == query.tokens[j].text {
+                best[(i + 1) * width + j + 1] + query.weights[j]
             } else {
-                dp[at(i + 1, j)].max(dp[at(i, j + 1)])
+                0.0
             };
+            best[i * width + j] = skip.max(here);
         }
     }
+    // Walk the table back to split matched from absorbed weight and find the span.
     let (mut i, mut j) = (0, 0);
+    let (mut matched, mut absorbed) = (0f32, 0f32);
     let (mut first, mut last) = (None, None);
     while i < n && j < m {
-        if words[i].text == query[j].text {
-            first.get_or_insert(words[i].span.start);
-            last = Some(words[i].span.end);
+        let here = best[i * width + j];
+        if unit[i].wildcard
+            && here == best[i * width + j + 1] + 0.5 * query.weights[j]
+            && here > 0.0
+        {
+            absorbed += 0.5 * query.weights[j];
+            j += 1;
+        } else if !unit[i].wildcard
+            && unit[i].text == query.tokens[j].text
+            && here == best[(i + 1) * width + j + 1] + query.weights[j]
+        {
+            matched += query.weights[j];
+            first.get_or_insert(unit[i].span.start);
+            last = Some(unit[i].span.end);
             i += 1;
             j += 1;
-        } else if dp[at(i + 1, j)] >= dp[at(i, j + 1)] {
+        } else if here == best[(i + 1) * width + j] {
             i += 1;
         } else {
             j += 1;
         }
     }
-    (
-        usize::from(dp[at(0, 0)]),
-        first.zip(last).map(|(a, b)| a..b),
-    )
+    (matched, absorbed, first.zip(last).map(|(a, b)| a..b))
 }
 
-/// Matches a query against a symptom; `None` when too little of it is present.
-pub fn match_symptom(query: &[Token], symptom: &Symptom) -> Option<SymptomMatch> {
-    const MIN_COVERAGE: f64 = 0.5;
-    // Message lengths are bounded so the alignment table stays small whatever a file holds.
-    const MAX_TOKENS: usize = 512;
-    let query = &query[..query.len().min(MAX_TOKENS)];
-    let tokens = tokenize(&symptom.message, true);
-    let tokens = &tokens[..tokens.len().min(MAX_TOKENS)];
-    let mut units: Vec<(Vec<&Token>, f64)> = vec![(tokens.iter().collect(), 1.0)];
-    let lines: Vec<Range<usize>> = line_ranges(&symptom.message);
-    if lines.len() > 1 {
-        for line in lines {
-            let unit: Vec<&Token> = tokens
-                .iter()
-                .filter(|t| line.contains(&t.span.start))
-                .collect();
-            // A single line is weaker evidence than the whole message.
-            units.push((unit, 0.9));
-        }
+/// Scores one message unit against a query. `unit_total` is the summed weight of the unit's
+/// distinct non-placeholder tokens.
+pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<UnitMatch> {
+    let unit = &unit[..unit.len().min(MAX_UNIT_TOKENS)];
+    if query.total <= 0.0 || unit_total <= 0.0 {
+        return None;
     }
-    let query_words = query.iter().filter(|t| !t.wildcard).count().max(1) as f64;
-    let mut best: Option<SymptomMatch> = None;
-    for (unit, weight) in units {
-        let words = unit.iter().filter(|t| !t.wildcard).count();
-        if words == 0 {
-            continue;
-        }
-        let (matched, span) = align(&unit, query);
-        let coverage = matched as f64 / words as f64;
-        if coverage < MIN_COVERAGE {
-            continue;
-        }
-        let precision = matched as f64 / query_words;
-        let score = weight * (0.8 * coverage + 0.2 * precision);
-        if best.as_ref().is_none_or(|b| score > b.score) {
-            if let Some(span) = span {
-                best = Some(SymptomMatch { score, span });
-            }
-        }
-    }
-    let codes_hit = symptom.codes.iter().any(|code| {
-        let code = code.to_lowercase();
-        query.iter().any(|t| t.text == code)
-    });
-    match best {
-        Some(mut m) if codes_hit => {
-            m.score = (m.score + 0.1).min(1.0);
-            Some(m)
-        }
-        None if codes_hit => Some(SymptomMatch {
-            score: 0.5,
-            span: 0..0,
-        }),
-        other => other,
-    }
+    let (matched, absorbed, span) = align(unit, query);
+    let span = span?;
+    let precision = ((matched + absorbed) / query.total).min(1.0);
+    let coverage = (matched / unit_total).min(1.0);
+    let score = precision * (0.6 + 0.4 * coverage);
+    Some(UnitMatch {
+        score,
+        precision,
+        coverage,
+        span,
+    })
 }
 
-fn line_ranges(text: &str) -> Vec<Range<usize>> {
+/// Summed weight of a unit's distinct non-placeholder tokens.
+pub fn unit_weight(unit: &[Token], weights: &dyn Weights) -> f32 {
+    let mut seen = std::collections::HashSet::new();
+    unit.iter()
+        .filter(|t| !t.wildcard && seen.insert(t.text.as_str()))
+        .map(|t| weights.weight(&t.text))
+        .sum()
+}
+
+/// The byte ranges of a message's non-blank lines.
+pub fn line_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;
     for line in text.split_inclusive('\n') {
@@ -208,6 +255,64 @@ fn line_ranges(text: &str) -> Vec<Range<usize>> {
         start += line.len();
     }
     ranges
+}
+
+/// A single line of a longer message is weaker evidence than the whole message.
+pub const LINE_FACTOR: f32 = 0.9;
+
+/// Matches a query against a message whole and line by line; the best unit wins.
+pub fn match_message(query: &Query, message: &str, weights: &dyn Weights) -> Option<UnitMatch> {
+    match_message_with(query, message, |unit: &[Token]| unit_weight(unit, weights))
+}
+
+/// [`match_message`] with the units' weights supplied (an index stores them precomputed).
+pub fn match_message_with(
+    query: &Query,
+    message: &str,
+    mut unit_total: impl FnMut(&[Token]) -> f32,
+) -> Option<UnitMatch> {
+    let tokens = tokenize(message, true);
+    let mut best = score_unit(query, &tokens, unit_total(&tokens));
+    let lines = line_ranges(message);
+    if lines.len() > 1 {
+        for line in lines {
+            let unit: Vec<Token> = tokens
+                .iter()
+                .filter(|t| line.contains(&t.span.start))
+                .cloned()
+                .collect();
+            if let Some(mut m) = score_unit(query, &unit, unit_total(&unit)) {
+                m.score *= LINE_FACTOR;
+                if best.as_ref().is_none_or(|b| m.score > b.score) {
+                    best = Some(m);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Matches a query against a symptom: its message, and its codes as whole tokens.
+pub fn match_symptom(query: &Query, symptom: &Symptom, weights: &dyn Weights) -> Option<UnitMatch> {
+    const MIN_SCORE: f32 = 0.3;
+    let best = match_message(query, &symptom.message, weights).filter(|m| m.score >= MIN_SCORE);
+    let code_hit = symptom.codes.iter().any(|code| {
+        let code = code.to_lowercase();
+        query.tokens.iter().any(|t| t.text == code)
+    });
+    match best {
+        Some(mut m) if code_hit => {
+            m.score = (m.score + 0.1).min(1.0);
+            Some(m)
+        }
+        None if code_hit => Some(UnitMatch {
+            score: 0.5,
+            precision: 0.0,
+            coverage: 0.0,
+            span: 0..0,
+        }),
+        other => other,
+    }
 }
 
 /// Where a hit comes from.
@@ -245,8 +350,12 @@ pub struct Hit {
 }
 
 /// Looks a query up in the curated rules and article records.
-pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
-    let query = tokenize(query, false);
+pub fn lookup_curated(
+    set: &RuleSet,
+    query: &Query,
+    weights: &dyn Weights,
+    limit: usize,
+) -> Vec<Hit> {
     let mut hits: BTreeMap<String, Hit> = BTreeMap::new();
     let mut rules_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for loaded in &set.loaded.rules {
@@ -259,11 +368,12 @@ pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
     }
     let mut offer =
         |id: &str, title: &str, source: HitSource, symptom: &Symptom, workaround: Option<&str>| {
-            let Some(m) = match_symptom(&query, symptom) else {
+            let Some(m) = match_symptom(query, symptom, weights) else {
                 return;
             };
             let better = hits.get(id).is_none_or(|h| {
-                (m.score, std::cmp::Reverse(source)) > (h.score, std::cmp::Reverse(h.source))
+                (f64::from(m.score), std::cmp::Reverse(source))
+                    > (h.score, std::cmp::Reverse(h.source))
             });
             if better {
                 hits.insert(
@@ -271,7 +381,7 @@ pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
                     Hit {
                         id: id.to_string(),
                         title: title.to_string(),
-                        score: m.score,
+                        score: f64::from(m.score),
                         source,
                         rules: rules_of.get(id).cloned().unwrap_or_default(),
                         matched: symptom.message.clone(),
@@ -310,13 +420,144 @@ pub fn lookup_curated(set: &RuleSet, query: &str, limit: usize) -> Vec<Hit> {
         }
     }
     let mut hits: Vec<Hit> = hits.into_values().collect();
+    sort_hits(&mut hits);
+    hits.truncate(limit);
+    hits
+}
+
+/// How many messages the index proposes for re-ranking.
+const CANDIDATES: usize = 40;
+/// Below this best message score, articles whose body matches are considered too.
+const BODY_FALLBACK_BELOW: f32 = 0.5;
+/// Body-only matches rank below any good message match.
+const BODY_SCALE: f32 = 0.3;
+
+/// Looks a query up in the curated rules and records and, when given, the archive index.
+/// A curated rule ranks above an archive article that matches as well.
+pub fn lookup(set: &RuleSet, archive: Option<&Archive>, text: &str, limit: usize) -> Vec<Hit> {
+    let weights: &dyn Weights = match archive {
+        Some(a) => a,
+        None => &Uniform,
+    };
+    let query = Query::new(text, weights);
+    let mut hits: BTreeMap<String, Hit> = lookup_curated(set, &query, weights, usize::MAX)
+        .into_iter()
+        .map(|h| (h.id.clone(), h))
+        .collect();
+    if let Some(archive) = archive {
+        for hit in lookup_archive(archive, &query) {
+            match hits.get_mut(&hit.id) {
+                // A curated hit keeps its rules and workaround; it takes the better score.
+                Some(curated) => curated.score = curated.score.max(hit.score),
+                None => {
+                    hits.insert(hit.id.clone(), hit);
+                }
+            }
+        }
+    }
+    let mut hits: Vec<Hit> = hits.into_values().collect();
+    sort_hits(&mut hits);
+    hits.truncate(limit);
+    hits
+}
+
+fn sort_hits(hits: &mut [Hit]) {
     hits.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then(a.source.cmp(&b.source))
             .then(a.id.cmp(&b.id))
     });
-    hits.truncate(limit);
+}
+
+/// Ranks archive articles for a query: candidates from the index, re-ranked by how well their
+/// quoted messages match; articles matching only by body text rank low.
+pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
+    let mut best: BTreeMap<u32, (UnitMatch, u32)> = BTreeMap::new();
+    let mut consider = |candidates: &[Candidate]| {
+        for candidate in candidates {
+            let Candidate::Message(mid) = *candidate else {
+                continue;
+            };
+            let Some(message) = archive.messages.get(mid as usize) else {
+                continue;
+            };
+            let mut line = 0usize;
+            let mut first = true;
+            let m = match_message_with(query, &message.text, |_unit| {
+                // Units come whole first, then line by line, as stored.
+                let total = if first {
+                    message.total
+                } else {
+                    message.lines.get(line).copied().unwrap_or(0.0)
+                };
+                if !first {
+                    line += 1;
+                }
+                first = false;
+                total
+            });
+            if let Some(m) = m {
+                let better = best
+                    .get(&message.article)
+                    .is_none_or(|(b, _)| m.score > b.score);
+                if better {
+                    best.insert(message.article, (m, mid));
+                }
+            }
+        }
+    };
+    let candidates = archive.candidates(query, CANDIDATES, false);
+    consider(&candidates);
+    let top = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
+    let mut body_hits: Vec<(u32, f32)> = Vec::new();
+    if top < BODY_FALLBACK_BELOW {
+        let body = archive.candidates(query, CANDIDATES / 2, true);
+        let max = body
+            .iter()
+            .filter_map(|c| match c {
+                Candidate::Body(_, s) => Some(*s),
+                Candidate::Message(_) => None,
+            })
+            .fold(0.0f32, f32::max);
+        for c in body {
+            if let Candidate::Body(aid, s) = c {
+                if !best.contains_key(&aid) && max > 0.0 {
+                    body_hits.push((aid, BODY_SCALE * s / max));
+                }
+            }
+        }
+    }
+    let mut hits: Vec<Hit> = best
+        .into_iter()
+        .map(|(aid, (m, mid))| {
+            let record = &archive.articles[aid as usize];
+            Hit {
+                id: record.id.clone(),
+                title: record.title.clone(),
+                score: f64::from(m.score),
+                source: HitSource::Archive,
+                rules: Vec::new(),
+                matched: archive.messages[mid as usize].text.clone(),
+                matched_span: m.span,
+                workaround: None,
+            }
+        })
+        .collect();
+    hits.extend(body_hits.into_iter().map(|(aid, score)| {
+        let record = &archive.articles[aid as usize];
+        Hit {
+            id: record.id.clone(),
+            title: record.title.clone(),
+            score: f64::from(score),
+            source: HitSource::Archive,
+            rules: Vec::new(),
+            matched: String::new(),
+            matched_span: 0..0,
+            workaround: None,
+        }
+    }));
+    sort_hits(&mut hits);
     hits
 }
 
@@ -360,27 +601,53 @@ mod tests {
         assert_eq!(tokens.iter().filter(|t| t.wildcard).count(), 3);
     }
 
+    fn q(text: &str) -> Query {
+        Query::new(text, &Uniform)
+    }
+
     #[test]
     fn one_line_of_a_message_matches_with_a_span() {
         let s = symptom(
             "The private store could not be updated\nReason: JET_errKeyDuplicate",
             &["JET_errKeyDuplicate"],
         );
-        let q = tokenize("2026-11-25 10:00 EXSRV1 Reason: JET_errKeyDuplicate", false);
-        let m = match_symptom(&q, &s).unwrap();
+        let m = match_symptom(&q("Reason: JET_errKeyDuplicate"), &s, &Uniform).unwrap();
         assert_eq!(&s.message[m.span.clone()], "Reason: JET_errKeyDuplicate");
-        assert!(m.score > 0.5);
-        assert!(match_symptom(&tokenize("disk full", false), &s).is_none());
+        assert!(m.score > 0.9, "{m:?}");
+        assert!(match_symptom(&q("disk full"), &s, &Uniform).is_none());
     }
 
     #[test]
-    fn filled_placeholders_still_match_fully() {
+    fn filled_placeholders_and_log_noise_still_match() {
         let s = symptom("Unable to open file <filename> for writing", &[]);
-        let q = tokenize(
-            "ERROR: unable to open file C:\\data\\priv.edb for writing",
-            false,
-        );
-        let m = match_symptom(&q, &s).unwrap();
-        assert!(m.score > 0.8, "{m:?}");
+        let m = match_symptom(
+            &q("unable to open file C:\\data\\priv.edb for writing"),
+            &s,
+            &Uniform,
+        )
+        .unwrap();
+        assert!(m.precision > 0.85, "{m:?}");
+        assert!(m.coverage > 0.99, "{m:?}");
+        let noisy = match_symptom(
+            &q("2026-11-25 10:00:01 EXSRV1 ERROR unable to open file x.doc for writing"),
+            &s,
+            &Uniform,
+        )
+        .unwrap();
+        assert!(noisy.coverage > 0.99 && noisy.score > 0.3, "{noisy:?}");
+    }
+
+    #[test]
+    fn the_whole_message_beats_a_fragment_of_it() {
+        let query = q("Cannot find the file specified");
+        let whole = match_message(&query, "Cannot find the file specified", &Uniform).unwrap();
+        let longer = match_message(
+            &query,
+            "Cannot find the file specified in the path or in the registry",
+            &Uniform,
+        )
+        .unwrap();
+        let shorter = match_message(&query, "Cannot find the file", &Uniform).unwrap();
+        assert!(whole.score > longer.score && whole.score > shorter.score);
     }
 }

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kbguard::archive::{self, Archive};
 use kbguard::eval::{evaluate, plan_workarounds};
 use kbguard::facts::{self, Fact, FactSource};
-use kbguard::lookup::{lookup_curated, Hit};
+use kbguard::lookup::{self, Hit};
 use kbguard::model::{FactValue, Status};
 use kbguard::report;
 use kbguard::testing::run_tests;
@@ -91,8 +92,71 @@ impl FactArgs {
     }
 }
 
+#[derive(Args, Clone, Default)]
+struct IndexArgs {
+    /// The archive index (default: KBGUARD_INDEX, else the platform data directory, e.g.
+    /// ~/.local/share/kbguard/index).
+    #[arg(long, value_name = "PATH")]
+    index: Option<PathBuf>,
+}
+
+impl IndexArgs {
+    fn path(&self) -> Result<PathBuf, Failure> {
+        self.index
+            .clone()
+            .or_else(archive::default_index_path)
+            .ok_or_else(|| Failure("no data directory on this platform: give --index PATH".into()))
+    }
+
+    /// Opens the archive: an index named explicitly must open; the default one may be absent.
+    fn open(&self) -> Result<Option<Archive>, Failure> {
+        let explicit = self.index.is_some() || std::env::var_os("KBGUARD_INDEX").is_some();
+        match Archive::open(&self.path()?) {
+            Ok(archive) => Ok(Some(archive)),
+            Err(archive::ArchiveError::Missing(_)) if !explicit => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum KbCmd {
+    /// Import a KB archive (a directory of QNNNNNN.TXT articles) into the index, replacing the
+    /// previous index atomically.
+    Import {
+        /// The directory to import.
+        dir: PathBuf,
+        #[command(flatten)]
+        index: IndexArgs,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts by product, index size, when and from what it was built.
+    Stats {
+        #[command(flatten)]
+        index: IndexArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one article as parsed.
+    Show {
+        /// The article id, e.g. Q178311.
+        id: String,
+        #[command(flatten)]
+        index: IndexArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// The imported KB archive: import, stats, show.
+    #[command(subcommand)]
+    Kb(KbCmd),
     /// Check a command (and the host) against the rules before running it.
     Check {
         #[command(flatten)]
@@ -198,6 +262,8 @@ enum Cmd {
         /// Read one query per line from FILE (`-` for stdin); print one result per line.
         #[arg(long, value_name = "FILE", conflicts_with = "query")]
         batch: Option<PathBuf>,
+        #[command(flatten)]
+        index: IndexArgs,
         /// The error message.
         #[arg(required_unless_present = "batch")]
         query: Option<String>,
@@ -415,24 +481,28 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             limit,
             batch,
             query,
+            index,
         } => {
             let set = load_for_use(&rules)?;
-            let note =
-                "no archive index is loaded: searching the built-in rules and article records only";
+            let archive = index.open()?;
+            let note = archive.is_none().then_some(
+                "no archive index is loaded: searching the built-in rules and article records only (import one with `kbguard kb import DIR`)",
+            );
             match (batch, query) {
-                (Some(file), _) => lookup_batch(&set, &file, limit),
+                (Some(file), _) => lookup_batch(&set, archive.as_ref(), &file, limit, note),
                 (None, Some(query)) => {
-                    let hits = lookup_curated(&set, &query, limit);
+                    let hits = lookup::lookup(&set, archive.as_ref(), &query, limit);
                     if json {
-                        print_json(&lookup_json(&query, &hits, note))?;
+                        print_json(&lookup_json(&query, &hits, archive.as_ref(), note))?;
                     } else {
-                        report::write_lookup(&mut stdout(), &hits, Some(note)).ok();
+                        report::write_lookup(&mut stdout(), &hits, note).ok();
                     }
                     Ok(if hits.is_empty() { 1 } else { 0 })
                 }
                 (None, None) => Err(Failure("give an error message, or --batch FILE".into())),
             }
         }
+        Cmd::Kb(kb) => run_kb(kb),
     }
 }
 
@@ -448,10 +518,15 @@ fn origins_for(rules: &RuleArgs, paths: &[PathBuf], with_defaults: bool) -> Vec<
     origins
 }
 
-fn lookup_json(query: &str, hits: &[Hit], note: &str) -> serde_json::Value {
+fn lookup_json(
+    query: &str,
+    hits: &[Hit],
+    archive: Option<&Archive>,
+    note: Option<&str>,
+) -> serde_json::Value {
     json!({
         "query": query,
-        "archive": serde_json::Value::Null,
+        "archive": archive.map(|a| a.path.display().to_string()),
         "note": note,
         "hits": hits.iter().map(|h| json!({
             "id": h.id,
@@ -466,23 +541,133 @@ fn lookup_json(query: &str, hits: &[Hit], note: &str) -> serde_json::Value {
     })
 }
 
-fn lookup_batch(set: &RuleSet, file: &std::path::Path, limit: usize) -> Result<u8, Failure> {
-    let text = if file.as_os_str() == "-" {
-        io::read_to_string(io::stdin()).map_err(|e| Failure(format!("stdin: {e}")))?
+fn lookup_batch(
+    set: &RuleSet,
+    archive: Option<&Archive>,
+    file: &std::path::Path,
+    limit: usize,
+    note: Option<&str>,
+) -> Result<u8, Failure> {
+    let bytes = if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut io::stdin(), &mut bytes)
+            .map_err(|e| Failure(format!("stdin: {e}")))?;
+        bytes
     } else {
-        std::fs::read(file)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| Failure(format!("{}: {e}", file.display())))?
+        std::fs::read(file).map_err(|e| Failure(format!("{}: {e}", file.display())))?
     };
-    let note = "no archive index is loaded";
+    let text = String::from_utf8_lossy(&bytes);
     let mut out = io::BufWriter::new(stdout());
     for query in text.lines() {
-        let hits = lookup_curated(set, query, limit);
-        let line = serde_json::to_string(&lookup_json(query, &hits, note))
+        let hits = lookup::lookup(set, archive, query, limit);
+        let line = serde_json::to_string(&lookup_json(query, &hits, archive, note))
             .map_err(|e| Failure(e.to_string()))?;
-        writeln!(out, "{line}").map_err(|e| Failure(e.to_string()))?;
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
     }
     Ok(0)
+}
+
+fn run_kb(cmd: KbCmd) -> Result<u8, Failure> {
+    match cmd {
+        KbCmd::Import { dir, index, json } => {
+            let root = index.path()?;
+            let bar = progress_bar();
+            let summary = archive::import(&dir, &root, &|p| match p {
+                archive::Progress::Found(n) => {
+                    bar.set_length(n as u64);
+                    bar.set_message("parsing");
+                }
+                archive::Progress::Parsed(n) => bar.inc(n as u64),
+                archive::Progress::Indexing => bar.set_message("writing the index"),
+            });
+            bar.finish_and_clear();
+            let summary = summary?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                println!(
+                    "imported {} articles ({} quoted messages) from {} in {:.1} s; index {} ({:.1} MB)",
+                    summary.articles,
+                    summary.messages,
+                    dir.display(),
+                    summary.elapsed.as_secs_f64(),
+                    summary.generation.display(),
+                    summary.bytes as f64 / 1e6
+                );
+                if !summary.skipped.is_empty() {
+                    println!("skipped {} file(s):", summary.skipped.len());
+                    for s in &summary.skipped {
+                        println!("  {}: {}", s.path, s.reason);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        KbCmd::Stats { index, json } => {
+            let archive = Archive::open(&index.path()?)?;
+            let bytes = archive::dir_size(&archive.path);
+            if json {
+                print_json(&json!({
+                    "path": archive.path.display().to_string(),
+                    "bytes": bytes,
+                    "meta": archive.meta,
+                }))?;
+            } else {
+                let m = &archive.meta;
+                println!(
+                    "index: {} ({:.1} MB)",
+                    archive.path.display(),
+                    bytes as f64 / 1e6
+                );
+                println!(
+                    "built: {} (unix time) by kbguard {}, from {}",
+                    m.built_at, m.kbguard, m.source
+                );
+                println!(
+                    "articles: {}, quoted messages: {}, skipped files: {}",
+                    m.articles, m.messages, m.skipped
+                );
+                println!("by product:");
+                for (tag, n) in &m.by_product {
+                    println!("  {:<20} {n}", if tag.is_empty() { "(none)" } else { tag });
+                }
+            }
+            Ok(0)
+        }
+        KbCmd::Show { id, index, json } => {
+            let archive = Archive::open(&index.path()?)?;
+            let parsed = archive::show(&archive, &id)
+                .ok_or_else(|| {
+                    Failure(format!(
+                        "{id} is not in the archive index {}",
+                        archive.path.display()
+                    ))
+                })?
+                .map_err(Failure)?;
+            if json {
+                print_json(&parsed)?;
+            } else {
+                report::write_article(&mut stdout(), &parsed).ok();
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// A progress bar on a terminal; hidden otherwise.
+fn progress_bar() -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn facts_json(set: &RuleSet, host: &FactSet) -> serde_json::Value {

@@ -413,3 +413,30 @@ pub fn describe_condition(cond: &Condition) -> String {
         Condition::OnPath(p) => format!("{p} is on PATH"),
     }
 }
+
+/// Writes a parsed archive article for people.
+pub fn write_article(out: &mut dyn Write, a: &crate::article::Article) -> io::Result<()> {
+    writeln!(out, "{} {}", bold(&a.id), a.title)?;
+    writeln!(
+        out,
+        "date: {}  product: {}  tag: {}",
+        a.date.as_deref().unwrap_or("?"),
+        a.product,
+        a.tag.as_deref().unwrap_or("")
+    )?;
+    writeln!(
+        out,
+        "prod/ver: {}  oper/sys: {}  keywords: {}",
+        a.prod_ver, a.oper_sys, a.keywords
+    )?;
+    for entry in &a.applies_to {
+        writeln!(out, "applies to: {entry}")?;
+    }
+    for m in &a.messages {
+        writeln!(out, "message: {}", indent(m, "         "))?;
+    }
+    for s in &a.sections {
+        writeln!(out, "\n{}\n{}", bold(&s.heading), s.text)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,825 @@
+//! The imported KB archive: `kb import` builds a persistent index, `lookup` searches it.
+//!
+//! Owns the on-disk layout and its atomic replacement. An index root holds generations
+//! (`gen-<time>-<pid>/`) and a `CURRENT` file naming the live one. An import builds a new
+//! generation beside the old, marks it complete, then replaces `CURRENT` by an atomic rename;
+//! an import that dies at any point leaves `CURRENT` and its generation untouched. A generation
+//! holds a tantivy index (candidate retrieval) and `table.bin` (article ids, titles, messages
+//! and their token weights, for re-ranking and display).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use miette::Diagnostic;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+};
+use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
+use thiserror::Error;
+
+use crate::article::{self, Article};
+use crate::lookup::{line_ranges, tokenize, Query, Token, Weights};
+
+/// Name of the file that names the live generation.
+const CURRENT: &str = "CURRENT";
+/// Marker written into a generation once it is complete.
+const COMPLETE: &str = "complete";
+const TABLE: &str = "table.bin";
+const META: &str = "meta.json";
+const TABLE_MAGIC: &[u8; 8] = b"KBGTBL01";
+
+/// Why the archive could not be imported or opened.
+#[derive(Debug, Error, Diagnostic)]
+pub enum ArchiveError {
+    /// Reading or writing the index failed.
+    #[error("{path}: {reason}")]
+    #[diagnostic(code(kbguard::archive::io))]
+    Io {
+        /// The path involved.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No index has been imported at this location.
+    #[error("no archive index at {0}")]
+    #[diagnostic(
+        code(kbguard::archive::missing),
+        help("build one with `kbguard kb import DIR` (or point --index / KBGUARD_INDEX at one)")
+    )]
+    Missing(String),
+    /// The index files are damaged or from another kbguard version.
+    #[error("{path}: the archive index is damaged or from another version: {reason}")]
+    #[diagnostic(
+        code(kbguard::archive::corrupt),
+        help("re-import it with `kbguard kb import DIR`")
+    )]
+    Corrupt {
+        /// The index path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The directory to import holds no articles.
+    #[error("{0}: no readable KB articles (QNNNNNN.TXT files) found")]
+    #[diagnostic(code(kbguard::archive::empty))]
+    NoArticles(String),
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError + '_ {
+    move |e| ArchiveError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn tantivy_err(path: &Path) -> impl Fn(tantivy::TantivyError) -> ArchiveError + '_ {
+    move |e| ArchiveError::Corrupt {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// The default index location: `KBGUARD_INDEX`, else the platform's data directory
+/// (`~/.local/share/kbguard/index` on Linux).
+pub fn default_index_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("KBGUARD_INDEX").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("", "", "kbguard").map(|d| d.data_dir().join("index"))
+}
+
+/// What an index was built from, stored beside it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    /// kbguard version that built it.
+    pub kbguard: String,
+    /// The directory imported.
+    pub source: String,
+    /// Seconds since the Unix epoch when it was built.
+    pub built_at: u64,
+    /// Articles indexed.
+    pub articles: usize,
+    /// Quoted messages indexed.
+    pub messages: usize,
+    /// Files skipped.
+    pub skipped: usize,
+    /// Articles per product tag.
+    pub by_product: Vec<(String, usize)>,
+}
+
+/// A file the import skipped, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The outcome of an import.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportSummary {
+    /// Articles indexed.
+    pub articles: usize,
+    /// Messages indexed.
+    pub messages: usize,
+    /// Files skipped, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The generation directory now live.
+    pub generation: PathBuf,
+    /// Its size on disk, in bytes.
+    pub bytes: u64,
+}
+
+/// Progress of an import, for a progress bar.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// Files found; parsing begins.
+    Found(usize),
+    /// This many more files parsed.
+    Parsed(usize),
+    /// Parsing done; writing the index.
+    Indexing,
+}
+
+struct Fields {
+    msg: Field,
+    mid: Field,
+    body: Field,
+    aid: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    // Text arrives already tokenised by `lookup::tokenize` and joined by spaces, so
+    // identifiers and codes (JET_errKeyDuplicate, -1605, 0x8004010F) stay whole.
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("whitespace")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        msg: builder.add_text_field("msg", words.clone()),
+        mid: builder.add_u64_field("mid", FAST | INDEXED),
+        body: builder.add_text_field("body", words),
+        aid: builder.add_u64_field("aid", FAST | INDEXED),
+    };
+    (builder.build(), fields)
+}
+
+fn article_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(article::is_article_id)
+                && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_article(path: &Path) -> Result<Article, String> {
+    let size = fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if size > article::MAX_ARTICLE_BYTES as u64 {
+        return Err(
+            article::ArticleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX))
+                .to_string(),
+        );
+    }
+    let bytes = fs::read(path).map_err(|e| e.to_string())?;
+    article::parse(&bytes).map_err(|e| e.to_string())
+}
+
+fn words(tokens: &[Token]) -> String {
+    let mut text = String::new();
+    for t in tokens.iter().filter(|t| !t.wildcard) {
+        text.push_str(&t.text);
+        text.push(' ');
+    }
+    text
+}
+
+/// One parsed article, reduced to what the index needs.
+struct Prepared {
+    id: String,
+    title: String,
+    tag: String,
+    relpath: String,
+    date: String,
+    body_words: String,
+    messages: Vec<(String, Vec<Token>)>,
+}
+
+/// Imports every article under `dir` into a new generation under `root` and makes it live.
+pub fn import(
+    dir: &Path,
+    root: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ImportSummary, ArchiveError> {
+    let start = Instant::now();
+    let files = article_files(dir);
+    progress(Progress::Found(files.len()));
+    let skipped = Mutex::new(Vec::new());
+    let prepared: Vec<Prepared> = files
+        .par_iter()
+        .with_min_len(64)
+        .filter_map(|path| {
+            let result = read_article(path);
+            progress(Progress::Parsed(1));
+            match result {
+                Ok(a) => Some(prepare(a, path, dir)),
+                Err(reason) => {
+                    if let Ok(mut s) = skipped.lock() {
+                        s.push(Skipped {
+                            path: path.display().to_string(),
+                            reason,
+                        });
+                    }
+                    None
+                }
+            }
+        })
+        .collect();
+    let mut skipped = skipped.into_inner().unwrap_or_default();
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    if prepared.is_empty() {
+        return Err(ArchiveError::NoArticles(dir.display().to_string()));
+    }
+    progress(Progress::Indexing);
+    fs::create_dir_all(root).map_err(io_err(root))?;
+    remove_stale_generations(root);
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let generation = root.join(format!("gen-{stamp}-{}", std::process::id()));
+    fs::create_dir_all(&generation).map_err(io_err(&generation))?;
+    let messages = build_generation(&generation, &prepared)?;
+    let mut by_product: HashMap<&str, usize> = HashMap::new();
+    for p in &prepared {
+        *by_product.entry(p.tag.as_str()).or_default() += 1;
+    }
+    let mut by_product: Vec<(String, usize)> = by_product
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    by_product.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let meta = Meta {
+        kbguard: env!("CARGO_PKG_VERSION").to_string(),
+        source: fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .display()
+            .to_string(),
+        built_at: stamp,
+        articles: prepared.len(),
+        messages,
+        skipped: skipped.len(),
+        by_product,
+    };
+    let meta_path = generation.join(META);
+    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| ArchiveError::Io {
+        path: meta_path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    write_durably(&meta_path, &meta_json)?;
+    write_durably(&generation.join(COMPLETE), b"")?;
+    // The switch: CURRENT is replaced by rename, which readers see whole or not at all.
+    let name = generation
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = root.join(format!("{CURRENT}.tmp-{}", std::process::id()));
+    write_durably(&tmp, name.as_bytes())?;
+    fs::rename(&tmp, root.join(CURRENT)).map_err(io_err(root))?;
+    if let Ok(dir) = fs::File::open(root) {
+        // Make the rename itself durable where the platform allows syncing a directory.
+        dir.sync_all().ok();
+    }
+    remove_stale_generations(root);
+    Ok(ImportSummary {
+        articles: prepared.len(),
+        messages,
+        skipped,
+        elapsed: start.elapsed(),
+        bytes: dir_size(&generation),
+        generation,
+    })
+}
+
+fn prepare(a: Article, path: &Path, root: &Path) -> Prepared {
+    let mut body = String::new();
+    body.push_str(&a.title);
+    body.push('\n');
+    for section in &a.sections {
+        body.push_str(&section.text);
+        body.push('\n');
+    }
+    let messages = a
+        .messages
+        .into_iter()
+        .map(|m| {
+            let tokens = tokenize(&m, true);
+            (m, tokens)
+        })
+        .filter(|(_, tokens)| tokens.iter().any(|t| !t.wildcard))
+        .collect();
+    Prepared {
+        id: a.id,
+        title: a.title,
+        tag: a.tag.unwrap_or_default(),
+        relpath: path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+        date: a.date.unwrap_or_default(),
+        body_words: words(&tokenize(&body, false)),
+        messages,
+    }
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+    let mut file = fs::File::create(path).map_err(io_err(path))?;
+    file.write_all(bytes).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))
+}
+
+/// Total size of the files under `dir`, in bytes.
+pub fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Removes generations that are neither live nor the newest complete older one (kept so a
+/// reader that read `CURRENT` just before a switch can still open what it named), and any
+/// incomplete generation left by an import that died.
+fn remove_stale_generations(root: &Path) {
+    let live = fs::read_to_string(root.join(CURRENT)).unwrap_or_default();
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    let mut complete: Vec<PathBuf> = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{CURRENT}.tmp-")) {
+            fs::remove_file(&path).ok();
+            continue;
+        }
+        if !name.starts_with("gen-") || name == live.trim() {
+            continue;
+        }
+        if path.join(COMPLETE).exists() {
+            complete.push(path);
+        } else if !generation_in_progress(&name) {
+            fs::remove_dir_all(&path).ok();
+        }
+    }
+    complete.sort_by_key(|p| generation_stamp(p));
+    complete.pop();
+    for path in complete {
+        fs::remove_dir_all(&path).ok();
+    }
+}
+
+fn generation_stamp(path: &Path) -> u64 {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// An incomplete generation whose importer is still running must not be removed.
+fn generation_in_progress(name: &str) -> bool {
+    let Some(pid) = name.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn build_generation(dir: &Path, prepared: &[Prepared]) -> Result<usize, ArchiveError> {
+    let tantivy_dir = dir.join("tantivy");
+    fs::create_dir_all(&tantivy_dir).map_err(io_err(&tantivy_dir))?;
+    let (schema, fields) = schema();
+    let index = Index::create_in_dir(&tantivy_dir, schema).map_err(tantivy_err(&tantivy_dir))?;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
+        .map_err(tantivy_err(&tantivy_dir))?;
+    // Message document frequencies give every token its weight (rare words weigh more).
+    let mut df: HashMap<&str, u32> = HashMap::new();
+    let mut total_messages = 0usize;
+    for p in prepared {
+        for (_, tokens) in &p.messages {
+            total_messages += 1;
+            let mut seen: Vec<&str> = tokens
+                .iter()
+                .filter(|t| !t.wildcard)
+                .map(|t| t.text.as_str())
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_default() += 1;
+            }
+        }
+    }
+    let weights = DfWeights {
+        n: total_messages as f32,
+        df: &df,
+    };
+    let mut table = TableWriter::default();
+    let mut mid = 0u64;
+    for (aid, p) in prepared.iter().enumerate() {
+        let aid = aid as u64;
+        table.article(&p.id, &p.title, &p.tag, &p.relpath, &p.date);
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.body, &p.body_words);
+        doc.add_u64(fields.aid, aid);
+        writer
+            .add_document(doc)
+            .map_err(tantivy_err(&tantivy_dir))?;
+        for (text, tokens) in &p.messages {
+            let total = crate::lookup::unit_weight(tokens, &weights);
+            let lines: Vec<f32> = line_ranges(text)
+                .into_iter()
+                .map(|range| {
+                    let unit: Vec<Token> = tokens
+                        .iter()
+                        .filter(|t| range.contains(&t.span.start))
+                        .cloned()
+                        .collect();
+                    crate::lookup::unit_weight(&unit, &weights)
+                })
+                .collect();
+            table.message(aid as u32, text, total, &lines);
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.msg, words(tokens));
+            doc.add_u64(fields.mid, mid);
+            writer
+                .add_document(doc)
+                .map_err(tantivy_err(&tantivy_dir))?;
+            mid += 1;
+        }
+    }
+    writer.commit().map_err(tantivy_err(&tantivy_dir))?;
+    writer
+        .wait_merging_threads()
+        .map_err(tantivy_err(&tantivy_dir))?;
+    write_durably(&dir.join(TABLE), &table.finish())?;
+    Ok(total_messages)
+}
+
+struct DfWeights<'a> {
+    n: f32,
+    df: &'a HashMap<&'a str, u32>,
+}
+
+impl Weights for DfWeights<'_> {
+    fn weight(&self, token: &str) -> f32 {
+        idf(self.n, self.df.get(token).copied().unwrap_or(0))
+    }
+}
+
+/// The weight of a token found in `df` of `n` messages.
+pub fn idf(n: f32, df: u32) -> f32 {
+    (1.0 + n / (df.max(1) as f32)).ln()
+}
+
+/// Builds `table.bin`: articles then messages, strings length-prefixed, little-endian.
+#[derive(Default)]
+struct TableWriter {
+    articles: Vec<u8>,
+    n_articles: u32,
+    messages: Vec<u8>,
+    n_messages: u32,
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    let s = &s[..s.len().min(u16::MAX as usize)];
+    let s = &s[..(0..=s.len())
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)];
+    buf.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    buf.extend_from_slice(s.as_bytes());
+}
+
+impl TableWriter {
+    fn article(&mut self, id: &str, title: &str, tag: &str, relpath: &str, date: &str) {
+        for s in [id, title, tag, relpath, date] {
+            put_str(&mut self.articles, s);
+        }
+        self.n_articles += 1;
+    }
+
+    fn message(&mut self, article: u32, text: &str, total: f32, lines: &[f32]) {
+        self.messages.extend_from_slice(&article.to_le_bytes());
+        put_str(&mut self.messages, text);
+        self.messages.extend_from_slice(&total.to_le_bytes());
+        let lines = &lines[..lines.len().min(u16::MAX as usize)];
+        self.messages
+            .extend_from_slice(&(lines.len() as u16).to_le_bytes());
+        for w in lines {
+            self.messages.extend_from_slice(&w.to_le_bytes());
+        }
+        self.n_messages += 1;
+    }
+
+    fn finish(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.articles.len() + self.messages.len());
+        out.extend_from_slice(TABLE_MAGIC);
+        out.extend_from_slice(&self.n_articles.to_le_bytes());
+        out.extend_from_slice(&self.articles);
+        out.extend_from_slice(&self.n_messages.to_le_bytes());
+        out.extend_from_slice(&self.messages);
+        out
+    }
+}
+
+/// An article as the table holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArticleRecord {
+    /// Id, e.g. `Q178311`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Product tag.
+    pub tag: String,
+    /// Path of the source file, relative to the imported directory.
+    pub relpath: String,
+    /// Date, `YYYY-MM-DD`, or empty.
+    pub date: String,
+}
+
+/// A quoted message as the table holds it.
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    /// Index of its article.
+    pub article: u32,
+    /// The message text.
+    pub text: String,
+    /// Summed weight of its distinct tokens.
+    pub total: f32,
+    /// The same for each non-blank line.
+    pub lines: Vec<f32>,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(slice)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn f32(&mut self) -> Option<f32> {
+        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn str(&mut self) -> Option<String> {
+        let len = usize::from(self.u16()?);
+        Some(std::str::from_utf8(self.take(len)?).ok()?.to_string())
+    }
+}
+
+fn read_table(bytes: &[u8]) -> Option<(Vec<ArticleRecord>, Vec<MessageRecord>)> {
+    let mut r = Reader { bytes, pos: 0 };
+    if r.take(8)? != TABLE_MAGIC {
+        return None;
+    }
+    let n = r.u32()? as usize;
+    let mut articles = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        articles.push(ArticleRecord {
+            id: r.str()?,
+            title: r.str()?,
+            tag: r.str()?,
+            relpath: r.str()?,
+            date: r.str()?,
+        });
+    }
+    let n = r.u32()? as usize;
+    let mut messages = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let article = r.u32()?;
+        let text = r.str()?;
+        let total = r.f32()?;
+        let count = usize::from(r.u16()?);
+        let lines = (0..count).map(|_| r.f32()).collect::<Option<Vec<f32>>>()?;
+        if article as usize >= articles.len() {
+            return None;
+        }
+        messages.push(MessageRecord {
+            article,
+            text,
+            total,
+            lines,
+        });
+    }
+    Some((articles, messages))
+}
+
+/// An opened archive index.
+pub struct Archive {
+    /// The generation directory opened.
+    pub path: PathBuf,
+    /// What it was built from.
+    pub meta: Meta,
+    /// Articles, by index.
+    pub articles: Vec<ArticleRecord>,
+    /// Messages, by index.
+    pub messages: Vec<MessageRecord>,
+    by_id: HashMap<String, u32>,
+    _reader: IndexReader,
+    searcher: Searcher,
+    fields: Fields,
+    mids: Vec<Column<u64>>,
+    aids: Vec<Column<u64>>,
+    n_messages: f32,
+    weight_cache: Mutex<HashMap<String, f32>>,
+}
+
+/// A message or article the index proposes for a query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Candidate {
+    /// A quoted message, by index.
+    Message(u32),
+    /// An article found by its body, by index, with its BM25 score.
+    Body(u32, f32),
+}
+
+impl Archive {
+    /// Opens the live generation under `root`.
+    pub fn open(root: &Path) -> Result<Archive, ArchiveError> {
+        let current = fs::read_to_string(root.join(CURRENT)).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ArchiveError::Missing(root.display().to_string())
+            } else {
+                io_err(root)(e)
+            }
+        })?;
+        let path = root.join(current.trim());
+        let corrupt = |reason: String| ArchiveError::Corrupt {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta: Meta = serde_json::from_slice(&fs::read(path.join(META)).map_err(io_err(&path))?)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let table = fs::read(path.join(TABLE)).map_err(io_err(&path))?;
+        let (articles, messages) = read_table(&table)
+            .ok_or_else(|| corrupt("table.bin is truncated or damaged".into()))?;
+        let tantivy_dir = path.join("tantivy");
+        let index = Index::open_in_dir(&tantivy_dir).map_err(tantivy_err(&tantivy_dir))?;
+        let (_, fields) = schema();
+        let reader = index.reader().map_err(tantivy_err(&tantivy_dir))?;
+        let searcher = reader.searcher();
+        let mut mids = Vec::new();
+        let mut aids = Vec::new();
+        for segment in searcher.segment_readers() {
+            let fast = segment.fast_fields();
+            mids.push(fast.u64("mid").map_err(tantivy_err(&tantivy_dir))?);
+            aids.push(fast.u64("aid").map_err(tantivy_err(&tantivy_dir))?);
+        }
+        let by_id = articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i as u32))
+            .collect();
+        Ok(Archive {
+            n_messages: messages.len() as f32,
+            path,
+            meta,
+            articles,
+            messages,
+            by_id,
+            _reader: reader,
+            searcher,
+            fields,
+            mids,
+            aids,
+            weight_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The article with this id.
+    pub fn article(&self, id: &str) -> Option<(u32, &ArticleRecord)> {
+        let index = *self.by_id.get(&id.to_ascii_uppercase())?;
+        Some((index, &self.articles[index as usize]))
+    }
+
+    /// The messages of an article.
+    pub fn messages_of(&self, article: u32) -> impl Iterator<Item = &MessageRecord> {
+        self.messages.iter().filter(move |m| m.article == article)
+    }
+
+    /// Messages whose words best match the query (BM25 over the quoted messages), and, when
+    /// `with_body`, articles whose whole text does.
+    pub fn candidates(&self, query: &Query, limit: usize, with_body: bool) -> Vec<Candidate> {
+        let mut terms: Vec<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let search = |field: Field| -> Vec<(f32, tantivy::DocAddress)> {
+            let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
+                .iter()
+                .map(|t| {
+                    let q: Box<dyn TantivyQuery> = Box::new(TermQuery::new(
+                        Term::from_field_text(field, t),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            if clauses.is_empty() {
+                return Vec::new();
+            }
+            self.searcher
+                .search(
+                    &BooleanQuery::new(clauses),
+                    &TopDocs::with_limit(limit).order_by_score(),
+                )
+                .unwrap_or_default()
+        };
+        let mut out: Vec<Candidate> = search(self.fields.msg)
+            .into_iter()
+            .filter_map(|(_, addr)| {
+                self.mids
+                    .get(addr.segment_ord as usize)?
+                    .first(addr.doc_id)
+                    .map(|m| Candidate::Message(m as u32))
+            })
+            .collect();
+        if with_body {
+            out.extend(
+                search(self.fields.body)
+                    .into_iter()
+                    .filter_map(|(score, addr)| {
+                        self.aids
+                            .get(addr.segment_ord as usize)?
+                            .first(addr.doc_id)
+                            .map(|a| Candidate::Body(a as u32, score))
+                    }),
+            );
+        }
+        out
+    }
+}
+
+impl Weights for Archive {
+    fn weight(&self, token: &str) -> f32 {
+        if let Ok(cache) = self.weight_cache.lock() {
+            if let Some(w) = cache.get(token) {
+                return *w;
+            }
+        }
+        let df = self
+            .searcher
+            .doc_freq(&Term::from_field_text(self.fields.msg, token))
+            .unwrap_or(0);
+        let w = idf(self.n_messages, u32::try_from(df).unwrap_or(u32::MAX));
+        if let Ok(mut cache) = self.weight_cache.lock() {
+            cache.insert(token.to_string(), w);
+        }
+        w
+    }
+}
+
+/// Re-reads and parses an article's source file, for `kb show`.
+pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, String>> {
+    let (_, record) = archive.article(id)?;
+    let path = Path::new(&archive.meta.source).join(&record.relpath);
+    Some(read_article(&path).map_err(|e| format!("{}: {e}", path.display())))
+}
