@@ -114,7 +114,7 @@ pub struct Query {
     pub tokens: Vec<Token>,
     /// The weight of each token.
     pub weights: Vec<f32>,
-    /// The sum of the weights of distinct tokens.
+    /// The sum of the weights.
     pub total: f32,
 }
 
@@ -130,13 +130,7 @@ impl Query {
         let mut tokens = tokenize(text, false);
         tokens.truncate(MAX_QUERY_TOKENS);
         let weights: Vec<f32> = tokens.iter().map(|t| weights.weight(&t.text)).collect();
-        let mut seen = std::collections::HashSet::new();
-        let total = tokens
-            .iter()
-            .zip(&weights)
-            .filter(|(t, _)| seen.insert(t.text.as_str()))
-            .map(|(_, w)| *w)
-            .sum();
+        let total = weights.iter().sum();
         Query {
             tokens,
             weights,
@@ -159,60 +153,96 @@ pub struct UnitMatch {
     pub span: Range<usize>,
 }
 
+/// True for a hexadecimal value such as `0x8004010f`: logs fill such slots with other values.
+fn is_hex_value(text: &str) -> bool {
+    text.len() > 3 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What one step of an alignment did.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    SkipUnit,
+    SkipQuery,
+    /// Equal tokens.
+    Match,
+    /// Two different hexadecimal values: the same slot, another value.
+    Hex,
+    /// A placeholder took the query token as its value; stays on the placeholder.
+    Absorb,
+}
+
+/// What an alignment explains, by kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Alignment {
+    /// Weight of tokens that match exactly.
+    matched: f32,
+    /// Weight credited to values in slots (placeholders, other hex values), at half weight.
+    slotted: f32,
+    /// Byte range of the matched message tokens.
+    span: Option<Range<usize>>,
+}
+
 /// Aligns message tokens with the query: the in-order matching that explains the most query
-/// weight, where equal tokens match and a placeholder absorbs the query tokens filled into it.
-/// Returns (matched weight, absorbed weight, byte span of matched message tokens).
-fn align(unit: &[Token], query: &Query) -> (f32, f32, Option<Range<usize>>) {
+/// weight, where equal tokens match, a placeholder absorbs the values filled into it, and a
+/// hexadecimal value stands for another.
+fn align(unit: &[Token], query: &Query) -> Alignment {
     let (n, m) = (unit.len(), query.tokens.len());
     if n == 0 || m == 0 {
-        return (0.0, 0.0, None);
+        return Alignment::default();
     }
-    // best[i][j]: most weight explained aligning unit[i..] with query[j..].
+    // best[i][j]: most weight explained aligning unit[i..] with query[j..]; step[i][j]: how.
     let width = m + 1;
     let mut best = vec![0f32; (n + 1) * width];
+    let mut step = vec![Step::SkipUnit; (n + 1) * width];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            let skip = best[(i + 1) * width + j].max(best[i * width + j + 1]);
-            let here = if unit[i].wildcard {
-                // Absorb query token j into the placeholder (at half weight: a filled value is
-                // weaker evidence than a matching word), staying on the placeholder.
-                best[i * width + j + 1] + 0.5 * query.weights[j]
-            } else if unit[i].text == query.tokens[j].text {
-                best[(i + 1) * width + j + 1] + query.weights[j]
-            } else {
-                0.0
+            let (u, q, w) = (&unit[i], &query.tokens[j], query.weights[j]);
+            let mut choice = (best[(i + 1) * width + j], Step::SkipUnit);
+            let mut offer = |value: f32, s: Step| {
+                if value > choice.0 {
+                    choice = (value, s);
+                }
             };
-            best[i * width + j] = skip.max(here);
+            offer(best[i * width + j + 1], Step::SkipQuery);
+            if u.wildcard {
+                offer(best[i * width + j + 1] + 0.5 * w, Step::Absorb);
+            } else if u.text == q.text {
+                offer(best[(i + 1) * width + j + 1] + w, Step::Match);
+            } else if is_hex_value(&u.text) && is_hex_value(&q.text) {
+                offer(best[(i + 1) * width + j + 1] + 0.5 * w, Step::Hex);
+            }
+            best[i * width + j] = choice.0;
+            step[i * width + j] = choice.1;
         }
     }
-    // Walk the table back to split matched from absorbed weight and find the span.
+    let mut out = Alignment::default();
     let (mut i, mut j) = (0, 0);
-    let (mut matched, mut absorbed) = (0f32, 0f32);
-    let (mut first, mut last) = (None, None);
+    let mut first = None;
+    let mut last = None;
     while i < n && j < m {
-        let here = best[i * width + j];
-        if unit[i].wildcard
-            && here == best[i * width + j + 1] + 0.5 * query.weights[j]
-            && here > 0.0
-        {
-            absorbed += 0.5 * query.weights[j];
-            j += 1;
-        } else if !unit[i].wildcard
-            && unit[i].text == query.tokens[j].text
-            && here == best[(i + 1) * width + j + 1] + query.weights[j]
-        {
-            matched += query.weights[j];
-            first.get_or_insert(unit[i].span.start);
-            last = Some(unit[i].span.end);
-            i += 1;
-            j += 1;
-        } else if here == best[(i + 1) * width + j] {
-            i += 1;
-        } else {
-            j += 1;
+        let w = query.weights[j];
+        match step[i * width + j] {
+            Step::SkipUnit => i += 1,
+            Step::SkipQuery => j += 1,
+            Step::Absorb => {
+                out.slotted += 0.5 * w;
+                j += 1;
+            }
+            Step::Match | Step::Hex => {
+                if step[i * width + j] == Step::Match {
+                    out.matched += w;
+                } else {
+                    out.slotted += 0.5 * w;
+                }
+                first.get_or_insert(unit[i].span.start);
+                last = Some(unit[i].span.end);
+                i += 1;
+                j += 1;
+            }
         }
     }
-    (matched, absorbed, first.zip(last).map(|(a, b)| a..b))
+    out.span = first.zip(last).map(|(a, b)| a..b);
+    out
 }
 
 /// Scores one message unit against a query. `unit_total` is the summed weight of the unit's
@@ -222,10 +252,13 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     if query.total <= 0.0 || unit_total <= 0.0 {
         return None;
     }
-    let (matched, absorbed, span) = align(unit, query);
-    let span = span?;
-    let precision = ((matched + absorbed) / query.total).min(1.0);
-    let coverage = (matched / unit_total).min(1.0);
+    let alignment = align(unit, query);
+    let span = alignment.span?;
+    // Slots explain at most as much as real words do: a message that is mostly placeholder
+    // ("ERROR: <text>") must not claim any query.
+    let slotted = alignment.slotted.min(alignment.matched);
+    let precision = ((alignment.matched + slotted) / query.total).min(1.0);
+    let coverage = ((alignment.matched + slotted) / unit_total).min(1.0);
     let score = precision * (0.6 + 0.4 * coverage);
     Some(UnitMatch {
         score,
@@ -235,11 +268,10 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     })
 }
 
-/// Summed weight of a unit's distinct non-placeholder tokens.
+/// Summed weight of a unit's non-placeholder tokens.
 pub fn unit_weight(unit: &[Token], weights: &dyn Weights) -> f32 {
-    let mut seen = std::collections::HashSet::new();
     unit.iter()
-        .filter(|t| !t.wildcard && seen.insert(t.text.as_str()))
+        .filter(|t| !t.wildcard)
         .map(|t| weights.weight(&t.text))
         .sum()
 }
