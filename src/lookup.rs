@@ -129,7 +129,10 @@ impl Query {
     pub fn new(text: &str, weights: &dyn Weights) -> Query {
         let mut tokens = tokenize(text, false);
         tokens.truncate(MAX_QUERY_TOKENS);
-        let weights: Vec<f32> = tokens.iter().map(|t| weights.weight(&t.text)).collect();
+        let weights: Vec<f32> = tokens
+            .iter()
+            .map(|t| token_weight(weights, &t.text))
+            .collect();
         let total = weights.iter().sum();
         Query {
             tokens,
@@ -153,13 +156,29 @@ pub struct UnitMatch {
     pub span: Range<usize>,
 }
 
+/// How many query tokens one placeholder may take as its value.
+const MAX_SLOT_TOKENS: usize = 4;
+
+/// The weight of every hexadecimal value: each one is rare, but as a class they are common,
+/// and a log shows other values in the same slots.
+const HEX_WEIGHT: f32 = 2.0;
+
+/// A token's weight: hexadecimal values weigh [`HEX_WEIGHT`], other tokens what `weights` says.
+pub fn token_weight(weights: &dyn Weights, token: &str) -> f32 {
+    if is_hex_value(token) {
+        HEX_WEIGHT
+    } else {
+        weights.weight(token)
+    }
+}
+
 /// True for a hexadecimal value such as `0x8004010f`: logs fill such slots with other values.
 fn is_hex_value(text: &str) -> bool {
     text.len() > 3 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What one step of an alignment did.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
     SkipUnit,
     SkipQuery,
@@ -167,8 +186,8 @@ enum Step {
     Match,
     /// Two different hexadecimal values: the same slot, another value.
     Hex,
-    /// A placeholder took the query token as its value; stays on the placeholder.
-    Absorb,
+    /// A placeholder took this many query tokens as its value.
+    Absorb(usize),
 }
 
 /// What an alignment explains, by kind.
@@ -176,8 +195,10 @@ enum Step {
 struct Alignment {
     /// Weight of tokens that match exactly.
     matched: f32,
-    /// Weight credited to values in slots (placeholders, other hex values), at half weight.
-    slotted: f32,
+    /// Weight credited, at half weight, to values filled into placeholders.
+    absorbed: f32,
+    /// Weight credited, at half weight, to hexadecimal values standing for others.
+    hex: f32,
     /// Byte range of the matched message tokens.
     span: Option<Range<usize>>,
 }
@@ -205,7 +226,12 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
             };
             offer(best[i * width + j + 1], Step::SkipQuery);
             if u.wildcard {
-                offer(best[i * width + j + 1] + 0.5 * w, Step::Absorb);
+                // A filled-in value is a few tokens (`C:\\DATA\\REPORT.DOC`); more is noise.
+                let mut absorbed = 0.0;
+                for k in 1..=MAX_SLOT_TOKENS.min(m - j) {
+                    absorbed += 0.5 * query.weights[j + k - 1];
+                    offer(best[(i + 1) * width + j + k] + absorbed, Step::Absorb(k));
+                }
             } else if u.text == q.text {
                 offer(best[(i + 1) * width + j + 1] + w, Step::Match);
             } else if is_hex_value(&u.text) && is_hex_value(&q.text) {
@@ -224,15 +250,16 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
         match step[i * width + j] {
             Step::SkipUnit => i += 1,
             Step::SkipQuery => j += 1,
-            Step::Absorb => {
-                out.slotted += 0.5 * w;
-                j += 1;
+            Step::Absorb(k) => {
+                out.absorbed += query.weights[j..j + k].iter().map(|w| 0.5 * w).sum::<f32>();
+                i += 1;
+                j += k;
             }
             Step::Match | Step::Hex => {
                 if step[i * width + j] == Step::Match {
                     out.matched += w;
                 } else {
-                    out.slotted += 0.5 * w;
+                    out.hex += 0.5 * w;
                 }
                 first.get_or_insert(unit[i].span.start);
                 last = Some(unit[i].span.end);
@@ -254,11 +281,12 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     }
     let alignment = align(unit, query);
     let span = alignment.span?;
-    // Slots explain at most as much as real words do: a message that is mostly placeholder
-    // ("ERROR: <text>") must not claim any query.
-    let slotted = alignment.slotted.min(alignment.matched);
-    let precision = ((alignment.matched + slotted) / query.total).min(1.0);
-    let coverage = ((alignment.matched + slotted) / unit_total).min(1.0);
+    // Placeholders explain at most as much as real words do: a message that is mostly
+    // placeholder ("ERROR: <text>") must not claim any query.
+    let absorbed = alignment.absorbed.min(alignment.matched);
+    let precision = ((alignment.matched + alignment.hex + absorbed) / query.total).min(1.0);
+    // Coverage counts the message's own words only: placeholders are not in `unit_total`.
+    let coverage = ((alignment.matched + alignment.hex) / unit_total).min(1.0);
     let score = precision * (0.6 + 0.4 * coverage);
     Some(UnitMatch {
         score,
@@ -272,7 +300,7 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
 pub fn unit_weight(unit: &[Token], weights: &dyn Weights) -> f32 {
     unit.iter()
         .filter(|t| !t.wildcard)
-        .map(|t| weights.weight(&t.text))
+        .map(|t| token_weight(weights, &t.text))
         .sum()
 }
 
