@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
 };
@@ -27,7 +27,7 @@ use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
 use crate::article::{self, Article};
-use crate::lookup::{line_ranges, tokenize, Query, Token, Weights};
+use crate::lookup::{line_units, token_weight, tokenize, Query, Token, Weights};
 
 /// Name of the file that names the live generation.
 const CURRENT: &str = "CURRENT";
@@ -36,6 +36,8 @@ const COMPLETE: &str = "complete";
 const TABLE: &str = "table.bin";
 const META: &str = "meta.json";
 const TABLE_MAGIC: &[u8; 8] = b"KBGTBL01";
+/// Words at least this rare (in about one message in twenty) drive the weighted candidate view.
+const RARE_WEIGHT: f32 = 3.0;
 
 /// Why the archive could not be imported or opened.
 #[derive(Debug, Error, Diagnostic)]
@@ -466,16 +468,9 @@ fn build_generation(dir: &Path, prepared: &[Prepared]) -> Result<usize, ArchiveE
             .map_err(tantivy_err(&tantivy_dir))?;
         for (text, tokens) in &p.messages {
             let total = crate::lookup::unit_weight(tokens, &weights);
-            let lines: Vec<f32> = line_ranges(text)
+            let lines: Vec<f32> = line_units(text, tokens)
                 .into_iter()
-                .map(|range| {
-                    let unit: Vec<Token> = tokens
-                        .iter()
-                        .filter(|t| range.contains(&t.span.start))
-                        .cloned()
-                        .collect();
-                    crate::lookup::unit_weight(&unit, &weights)
-                })
+                .map(|unit| crate::lookup::unit_weight(unit, &weights))
                 .collect();
             table.message(aid as u32, text, total, &lines);
             let mut doc = TantivyDocument::default();
@@ -752,14 +747,24 @@ impl Archive {
         let mut terms: Vec<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
         terms.sort_unstable();
         terms.dedup();
-        let search = |field: Field| -> Vec<(f32, tantivy::DocAddress)> {
+        // Messages score the summed weight of the query words they contain, whatever their
+        // length: BM25's length normalisation would bury a long message under short ones
+        // holding only common words. Bodies are long prose, where BM25 is the right tool.
+        let search = |field: Field, by_weight: bool| -> Vec<(f32, tantivy::DocAddress)> {
             let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
                 .iter()
+                // The weighted view is for rare words; common ones would only make it slow.
+                .filter(|t| !by_weight || token_weight(self, t) >= RARE_WEIGHT)
                 .map(|t| {
-                    let q: Box<dyn TantivyQuery> = Box::new(TermQuery::new(
+                    let term = TermQuery::new(
                         Term::from_field_text(field, t),
                         IndexRecordOption::WithFreqs,
-                    ));
+                    );
+                    let q: Box<dyn TantivyQuery> = if by_weight {
+                        Box::new(ConstScoreQuery::new(Box::new(term), token_weight(self, t)))
+                    } else {
+                        Box::new(term)
+                    };
                     (Occur::Should, q)
                 })
                 .collect();
@@ -773,18 +778,29 @@ impl Archive {
                 )
                 .unwrap_or_default()
         };
-        let mut out: Vec<Candidate> = search(self.fields.msg)
+        let to_message = |(_, addr): (f32, tantivy::DocAddress)| {
+            self.mids
+                .get(addr.segment_ord as usize)?
+                .first(addr.doc_id)
+                .map(|m| Candidate::Message(m as u32))
+        };
+        // Both views: by weight finds long messages holding the rare words, BM25 the short
+        // messages made of common ones.
+        let mut out: Vec<Candidate> = search(self.fields.msg, true)
             .into_iter()
-            .filter_map(|(_, addr)| {
-                self.mids
-                    .get(addr.segment_ord as usize)?
-                    .first(addr.doc_id)
-                    .map(|m| Candidate::Message(m as u32))
-            })
+            .filter_map(to_message)
             .collect();
+        for candidate in search(self.fields.msg, false)
+            .into_iter()
+            .filter_map(to_message)
+        {
+            if !out.contains(&candidate) {
+                out.push(candidate);
+            }
+        }
         if with_body {
             out.extend(
-                search(self.fields.body)
+                search(self.fields.body, false)
                     .into_iter()
                     .filter_map(|(score, addr)| {
                         self.aids

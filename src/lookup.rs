@@ -317,6 +317,24 @@ pub fn line_ranges(text: &str) -> Vec<Range<usize>> {
     ranges
 }
 
+/// The tokens of each non-blank line of `message` (`tokens` is `tokenize(message, ..)`).
+pub fn line_units<'t>(message: &str, tokens: &'t [Token]) -> Vec<&'t [Token]> {
+    // Tokens are in text order, so each line's tokens are a contiguous run.
+    let mut start = 0;
+    line_ranges(message)
+        .into_iter()
+        .map(|line| {
+            let len = tokens[start..]
+                .iter()
+                .take_while(|t| t.span.start < line.end)
+                .count();
+            let unit = &tokens[start..start + len];
+            start += len;
+            unit
+        })
+        .collect()
+}
+
 /// A single line of a longer message is weaker evidence than the whole message.
 pub const LINE_FACTOR: f32 = 0.9;
 
@@ -333,15 +351,10 @@ pub fn match_message_with(
 ) -> Option<UnitMatch> {
     let tokens = tokenize(message, true);
     let mut best = score_unit(query, &tokens, unit_total(&tokens));
-    let lines = line_ranges(message);
+    let lines = line_units(message, &tokens);
     if lines.len() > 1 {
-        for line in lines {
-            let unit: Vec<Token> = tokens
-                .iter()
-                .filter(|t| line.contains(&t.span.start))
-                .cloned()
-                .collect();
-            if let Some(mut m) = score_unit(query, &unit, unit_total(&unit)) {
+        for unit in lines {
+            if let Some(mut m) = score_unit(query, unit, unit_total(unit)) {
                 m.score *= LINE_FACTOR;
                 if best.as_ref().is_none_or(|b| m.score > b.score) {
                     best = Some(m);
@@ -486,7 +499,7 @@ pub fn lookup_curated(
 }
 
 /// How many messages the index proposes for re-ranking.
-const CANDIDATES: usize = 40;
+const CANDIDATES: usize = 25;
 /// Below this best message score, articles whose body matches are considered too.
 const BODY_FALLBACK_BELOW: f32 = 0.5;
 /// Body-only matches rank below any good message match.
