@@ -336,7 +336,7 @@ pub fn line_units<'t>(message: &str, tokens: &'t [Token]) -> Vec<&'t [Token]> {
 }
 
 /// A single line of a longer message is weaker evidence than the whole message.
-pub const LINE_FACTOR: f32 = 0.9;
+pub const LINE_FACTOR: f32 = 0.96;
 
 /// Matches a query against a message whole and line by line; the best unit wins.
 pub fn match_message(query: &Query, message: &str, weights: &dyn Weights) -> Option<UnitMatch> {
