@@ -285,8 +285,9 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     // placeholder ("ERROR: <text>") must not claim any query.
     let absorbed = alignment.absorbed.min(alignment.matched);
     let precision = ((alignment.matched + alignment.hex + absorbed) / query.total).min(1.0);
-    // Coverage counts the message's own words only: placeholders are not in `unit_total`.
-    let coverage = ((alignment.matched + alignment.hex) / unit_total).min(1.0);
+    // Coverage counts the message's own words only: placeholders are not in `unit_total`. A
+    // hexadecimal slot holding another value is covered as fully as a placeholder would be.
+    let coverage = ((alignment.matched + 2.0 * alignment.hex) / unit_total).min(1.0);
     let score = precision * (0.6 + 0.4 * coverage);
     Some(UnitMatch {
         score,
@@ -503,7 +504,7 @@ const CANDIDATES: usize = 25;
 /// Below this best message score, articles whose body matches are considered too.
 const BODY_FALLBACK_BELOW: f32 = 0.5;
 /// Body-only matches rank below any good message match.
-const BODY_SCALE: f32 = 0.3;
+const BODY_SCALE: f32 = 0.2;
 
 /// Looks a query up in the curated rules and records and, when given, the archive index.
 /// A curated rule ranks above an archive article that matches as well.
