@@ -700,7 +700,8 @@ mod tests {
             &Uniform,
         )
         .unwrap();
-        assert!(m.precision > 0.85, "{m:?}");
+        // Six words match; the four tokens of the path fill the placeholder at half weight.
+        assert!((m.precision - 0.8).abs() < 1e-6, "{m:?}");
         assert!(m.coverage > 0.99, "{m:?}");
         let noisy = match_symptom(
             &q("2026-11-25 10:00:01 EXSRV1 ERROR unable to open file x.doc for writing"),
