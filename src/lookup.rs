@@ -107,6 +107,31 @@ impl Weights for Uniform {
     }
 }
 
+/// Tokens inside log decoration (timestamps, `process[pid]:`) keep this share of their weight:
+/// they can still match, but cannot drown the message they decorate.
+const NOISE_FACTOR: f32 = 0.05;
+
+/// Byte ranges of log decoration in pasted text: dates and times, syslog's `Mon DD`, and
+/// `process[pid]:` prefixes.
+pub fn log_noise(text: &str) -> Vec<Range<usize>> {
+    static NOISE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::RegexBuilder::new(concat!(
+            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+            r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+            r"|\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]M)?\b",
+            r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+            r"|[\w.-]+\[\d+\]:",
+        ))
+        .case_insensitive(true)
+        .build()
+        .ok()
+    });
+    match NOISE.as_ref() {
+        Some(re) => re.find_iter(text).map(|m| m.range()).collect(),
+        None => Vec::new(),
+    }
+}
+
 /// A query, tokenised and weighted once for all the messages it is compared with.
 #[derive(Clone, Debug)]
 pub struct Query {
@@ -129,9 +154,17 @@ impl Query {
     pub fn new(text: &str, weights: &dyn Weights) -> Query {
         let mut tokens = tokenize(text, false);
         tokens.truncate(MAX_QUERY_TOKENS);
+        let noise = log_noise(text);
         let weights: Vec<f32> = tokens
             .iter()
-            .map(|t| token_weight(weights, &t.text))
+            .map(|t| {
+                let w = token_weight(weights, &t.text);
+                if noise.iter().any(|r| r.contains(&t.span.start)) {
+                    w * NOISE_FACTOR
+                } else {
+                    w
+                }
+            })
             .collect();
         let total = weights.iter().sum();
         Query {
