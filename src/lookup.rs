@@ -234,6 +234,8 @@ struct Alignment {
     hex: f32,
     /// Byte range of the matched message tokens.
     span: Option<Range<usize>>,
+    /// Summed weight of the query tokens from the first aligned one to the last.
+    query_span_weight: f32,
 }
 
 /// Aligns message tokens with the query: the in-order matching that explains the most query
@@ -278,6 +280,7 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
     let (mut i, mut j) = (0, 0);
     let mut first = None;
     let mut last = None;
+    let (mut query_first, mut query_last) = (None, 0);
     while i < n && j < m {
         let w = query.weights[j];
         match step[i * width + j] {
@@ -289,6 +292,8 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
                 j += k;
             }
             Step::Match | Step::Hex => {
+                query_first.get_or_insert(j);
+                query_last = j;
                 if step[i * width + j] == Step::Match {
                     out.matched += w;
                 } else {
@@ -302,6 +307,7 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
         }
     }
     out.span = first.zip(last).map(|(a, b)| a..b);
+    out.query_span_weight = query_first.map_or(0.0, |f| query.weights[f..=query_last].iter().sum());
     out
 }
 
@@ -317,7 +323,13 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     // Placeholders explain at most as much as real words do: a message that is mostly
     // placeholder ("ERROR: <text>") must not claim any query.
     let absorbed = alignment.absorbed.min(alignment.matched);
-    let precision = ((alignment.matched + alignment.hex + absorbed) / query.total).min(1.0);
+    let explained = alignment.matched + alignment.hex + absorbed;
+    // Text around the message (a log prefix, the sentence it was pasted in) counts less: what
+    // the message explains is judged mostly against the whole query, partly against the
+    // stretch of it the message spans.
+    let global = explained / query.total;
+    let local = explained / alignment.query_span_weight.max(explained);
+    let precision = (0.7 * global + 0.3 * local).min(1.0);
     // Coverage counts the message's own words only: placeholders are not in `unit_total`. A
     // hexadecimal slot holding another value is covered as fully as a placeholder would be.
     let coverage = ((alignment.matched + 2.0 * alignment.hex) / unit_total).min(1.0);
@@ -743,6 +755,39 @@ mod tests {
         )
         .unwrap();
         assert!(noisy.coverage > 0.99 && noisy.score > 0.3, "{noisy:?}");
+    }
+
+    #[test]
+    fn log_decoration_is_found() {
+        let text = "2026-11-25T03:12:44Z srv1 frobd[311]: Nov 25 10:22:01 AM error 42 at 1/2/2003";
+        let noise: Vec<&str> = log_noise(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            noise,
+            [
+                "2026-11-25T03:12:44Z",
+                "frobd[311]:",
+                "Nov 25",
+                "10:22:01 AM",
+                "1/2/2003"
+            ]
+        );
+        let q = Query::new(text, &Uniform);
+        let error = q.tokens.iter().position(|t| t.text == "error").unwrap();
+        assert_eq!(q.weights[error], 1.0);
+        assert!(q.weights[0] < 0.1);
+    }
+
+    #[test]
+    fn the_message_wins_over_words_from_the_text_around_it() {
+        let query = q("users say: The spool could not be compacted, since Monday");
+        let message = match_message(&query, "The spool could not be compacted", &Uniform).unwrap();
+        let around = match_message(
+            &query,
+            "Users say the spool is busy since the upgrade",
+            &Uniform,
+        )
+        .unwrap();
+        assert!(message.score > around.score, "{message:?} {around:?}");
     }
 
     #[test]
