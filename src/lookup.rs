@@ -598,12 +598,12 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
             let Candidate::Message(mid) = *candidate else {
                 continue;
             };
-            let Some(message) = archive.messages.get(mid as usize) else {
+            let Some(message) = archive.table.message(mid as usize) else {
                 continue;
             };
             let mut line = 0usize;
             let mut first = true;
-            let m = match_message_with(query, &message.text, |_unit| {
+            let m = match_message_with(query, message.text, |_unit| {
                 // Units come whole first, then line by line, as stored.
                 let total = if first {
                     message.total
@@ -647,35 +647,34 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
             }
         }
     }
-    let mut hits: Vec<Hit> = best
-        .into_iter()
-        .map(|(aid, (m, mid))| {
-            let record = &archive.articles[aid as usize];
-            Hit {
-                id: record.id.clone(),
-                title: record.title.clone(),
-                score: f64::from(m.score),
+    let matched = best.into_iter().map(|(aid, (m, mid))| {
+        (
+            aid,
+            m.score,
+            archive
+                .table
+                .message(mid as usize)
+                .map(|msg| (msg.text.to_string(), m.span)),
+        )
+    });
+    let body_only = body_hits.into_iter().map(|(aid, score)| (aid, score, None));
+    let mut hits: Vec<Hit> = matched
+        .chain(body_only)
+        .filter_map(|(aid, score, matched)| {
+            let record = archive.table.article(aid as usize)?;
+            let (matched, matched_span) = matched.unwrap_or_default();
+            Some(Hit {
+                id: record.id,
+                title: record.title,
+                score: f64::from(score),
                 source: HitSource::Archive,
                 rules: Vec::new(),
-                matched: archive.messages[mid as usize].text.clone(),
-                matched_span: m.span,
+                matched,
+                matched_span,
                 workaround: None,
-            }
+            })
         })
         .collect();
-    hits.extend(body_hits.into_iter().map(|(aid, score)| {
-        let record = &archive.articles[aid as usize];
-        Hit {
-            id: record.id.clone(),
-            title: record.title.clone(),
-            score: f64::from(score),
-            source: HitSource::Archive,
-            rules: Vec::new(),
-            matched: String::new(),
-            matched_span: 0..0,
-            workaround: None,
-        }
-    }));
     sort_hits(&mut hits);
     hits
 }

@@ -23,11 +23,15 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
 };
-use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
 use crate::article::{self, Article};
+
+mod table;
 use crate::lookup::{line_units, token_weight, tokenize, Query, Token, Weights};
+use table::TableWriter;
+pub use table::{ArticleRecord, MessageView, Table};
 
 /// Name of the file that names the live generation.
 const CURRENT: &str = "CURRENT";
@@ -35,7 +39,6 @@ const CURRENT: &str = "CURRENT";
 const COMPLETE: &str = "complete";
 const TABLE: &str = "table.bin";
 const META: &str = "meta.json";
-const TABLE_MAGIC: &[u8; 8] = b"KBGTBL01";
 /// Words at least this rare (in about one message in twenty) drive the weighted candidate view.
 const RARE_WEIGHT: f32 = 3.0;
 
@@ -506,159 +509,14 @@ pub fn idf(n: f32, df: u32) -> f32 {
     (1.0 + n / (df.max(1) as f32)).ln()
 }
 
-/// Builds `table.bin`: articles then messages, strings length-prefixed, little-endian.
-#[derive(Default)]
-struct TableWriter {
-    articles: Vec<u8>,
-    n_articles: u32,
-    messages: Vec<u8>,
-    n_messages: u32,
-}
-
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    let s = &s[..s.len().min(u16::MAX as usize)];
-    let s = &s[..(0..=s.len())
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0)];
-    buf.extend_from_slice(&(s.len() as u16).to_le_bytes());
-    buf.extend_from_slice(s.as_bytes());
-}
-
-impl TableWriter {
-    fn article(&mut self, id: &str, title: &str, tag: &str, relpath: &str, date: &str) {
-        for s in [id, title, tag, relpath, date] {
-            put_str(&mut self.articles, s);
-        }
-        self.n_articles += 1;
-    }
-
-    fn message(&mut self, article: u32, text: &str, total: f32, lines: &[f32]) {
-        self.messages.extend_from_slice(&article.to_le_bytes());
-        put_str(&mut self.messages, text);
-        self.messages.extend_from_slice(&total.to_le_bytes());
-        let lines = &lines[..lines.len().min(u16::MAX as usize)];
-        self.messages
-            .extend_from_slice(&(lines.len() as u16).to_le_bytes());
-        for w in lines {
-            self.messages.extend_from_slice(&w.to_le_bytes());
-        }
-        self.n_messages += 1;
-    }
-
-    fn finish(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(24 + self.articles.len() + self.messages.len());
-        out.extend_from_slice(TABLE_MAGIC);
-        out.extend_from_slice(&self.n_articles.to_le_bytes());
-        out.extend_from_slice(&self.articles);
-        out.extend_from_slice(&self.n_messages.to_le_bytes());
-        out.extend_from_slice(&self.messages);
-        out
-    }
-}
-
-/// An article as the table holds it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ArticleRecord {
-    /// Id, e.g. `Q178311`.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Product tag.
-    pub tag: String,
-    /// Path of the source file, relative to the imported directory.
-    pub relpath: String,
-    /// Date, `YYYY-MM-DD`, or empty.
-    pub date: String,
-}
-
-/// A quoted message as the table holds it.
-#[derive(Clone, Debug)]
-pub struct MessageRecord {
-    /// Index of its article.
-    pub article: u32,
-    /// The message text.
-    pub text: String,
-    /// Summed weight of its distinct tokens.
-    pub total: f32,
-    /// The same for each non-blank line.
-    pub lines: Vec<f32>,
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let slice = self.bytes.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(slice)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn f32(&mut self) -> Option<f32> {
-        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn str(&mut self) -> Option<String> {
-        let len = usize::from(self.u16()?);
-        Some(std::str::from_utf8(self.take(len)?).ok()?.to_string())
-    }
-}
-
-fn read_table(bytes: &[u8]) -> Option<(Vec<ArticleRecord>, Vec<MessageRecord>)> {
-    let mut r = Reader { bytes, pos: 0 };
-    if r.take(8)? != TABLE_MAGIC {
-        return None;
-    }
-    let n = r.u32()? as usize;
-    let mut articles = Vec::with_capacity(n.min(1 << 20));
-    for _ in 0..n {
-        articles.push(ArticleRecord {
-            id: r.str()?,
-            title: r.str()?,
-            tag: r.str()?,
-            relpath: r.str()?,
-            date: r.str()?,
-        });
-    }
-    let n = r.u32()? as usize;
-    let mut messages = Vec::with_capacity(n.min(1 << 20));
-    for _ in 0..n {
-        let article = r.u32()?;
-        let text = r.str()?;
-        let total = r.f32()?;
-        let count = usize::from(r.u16()?);
-        let lines = (0..count).map(|_| r.f32()).collect::<Option<Vec<f32>>>()?;
-        if article as usize >= articles.len() {
-            return None;
-        }
-        messages.push(MessageRecord {
-            article,
-            text,
-            total,
-            lines,
-        });
-    }
-    Some((articles, messages))
-}
-
 /// An opened archive index.
 pub struct Archive {
     /// The generation directory opened.
     pub path: PathBuf,
     /// What it was built from.
     pub meta: Meta,
-    /// Articles, by index.
-    pub articles: Vec<ArticleRecord>,
-    /// Messages, by index.
-    pub messages: Vec<MessageRecord>,
-    by_id: HashMap<String, u32>,
+    /// Articles and messages, for re-ranking and display.
+    pub table: Table,
     _reader: IndexReader,
     searcher: Searcher,
     fields: Fields,
@@ -694,13 +552,17 @@ impl Archive {
         };
         let meta: Meta = serde_json::from_slice(&fs::read(path.join(META)).map_err(io_err(&path))?)
             .map_err(|e| corrupt(e.to_string()))?;
-        let table = fs::read(path.join(TABLE)).map_err(io_err(&path))?;
-        let (articles, messages) = read_table(&table)
+        let table = Table::from_bytes(fs::read(path.join(TABLE)).map_err(io_err(&path))?)
             .ok_or_else(|| corrupt("table.bin is truncated or damaged".into()))?;
         let tantivy_dir = path.join("tantivy");
         let index = Index::open_in_dir(&tantivy_dir).map_err(tantivy_err(&tantivy_dir))?;
         let (_, fields) = schema();
-        let reader = index.reader().map_err(tantivy_err(&tantivy_dir))?;
+        // A manual reload policy: no watcher thread, the generation never changes under us.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_err(&tantivy_dir))?;
         let searcher = reader.searcher();
         let mut mids = Vec::new();
         let mut aids = Vec::new();
@@ -709,18 +571,11 @@ impl Archive {
             mids.push(fast.u64("mid").map_err(tantivy_err(&tantivy_dir))?);
             aids.push(fast.u64("aid").map_err(tantivy_err(&tantivy_dir))?);
         }
-        let by_id = articles
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.clone(), i as u32))
-            .collect();
         Ok(Archive {
-            n_messages: messages.len() as f32,
+            n_messages: table.message_count() as f32,
             path,
             meta,
-            articles,
-            messages,
-            by_id,
+            table,
             _reader: reader,
             searcher,
             fields,
@@ -728,17 +583,6 @@ impl Archive {
             aids,
             weight_cache: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The article with this id.
-    pub fn article(&self, id: &str) -> Option<(u32, &ArticleRecord)> {
-        let index = *self.by_id.get(&id.to_ascii_uppercase())?;
-        Some((index, &self.articles[index as usize]))
-    }
-
-    /// The messages of an article.
-    pub fn messages_of(&self, article: u32) -> impl Iterator<Item = &MessageRecord> {
-        self.messages.iter().filter(move |m| m.article == article)
     }
 
     /// Messages whose words best match the query (BM25 over the quoted messages), and, when
@@ -835,7 +679,7 @@ impl Weights for Archive {
 
 /// Re-reads and parses an article's source file, for `kb show`.
 pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, String>> {
-    let (_, record) = archive.article(id)?;
+    let record = archive.table.find(id)?;
     let path = Path::new(&archive.meta.source).join(&record.relpath);
     Some(read_article(&path).map_err(|e| format!("{}: {e}", path.display())))
 }
