@@ -622,8 +622,10 @@ fn run_kb(cmd: KbCmd) -> Result<u8, Failure> {
                     bytes as f64 / 1e6
                 );
                 println!(
-                    "built: {} (unix time) by kbguard {}, from {}",
-                    m.built_at, m.kbguard, m.source
+                    "built: {} by kbguard {}, from {}",
+                    archive::format_utc(m.built_at),
+                    m.kbguard,
+                    m.source
                 );
                 println!(
                     "articles: {}, quoted messages: {}, skipped files: {}",

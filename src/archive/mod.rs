@@ -504,6 +504,23 @@ impl Weights for DfWeights<'_> {
     }
 }
 
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_utc(secs: u64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm), valid for every date after 1970.
+    let days = (secs / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let rem = secs % 86_400;
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
 /// The weight of a token found in `df` of `n` messages.
 pub fn idf(n: f32, df: u32) -> f32 {
     (1.0 + n / (df.max(1) as f32)).ln()
@@ -682,4 +699,16 @@ pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, String>> {
     let record = archive.table.find(id)?;
     let path = Path::new(&archive.meta.source).join(&record.relpath);
     Some(read_article(&path).map_err(|e| format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(1_795_574_838), "2026-11-25 02:47 UTC");
+    }
 }
