@@ -48,3 +48,6 @@ for i in range(30):
     times.append((time.perf_counter() - t) * 1000)
 print(f"single lookup: median {statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
 PY
+
+echo "== queries pasted other ways (bench/lookup_variants.py)"
+python3 bench/lookup_variants.py "$bin" "$index" "$shared/eval/lookup-dev.jsonl"
