@@ -4,13 +4,15 @@
 //! its intent names another command or its product / OS ranges are known not to hold; it is
 //! triggered when it applies and its condition holds; unknown when the facts cannot decide.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use regex::RegexBuilder;
 use serde::Serialize;
 
 use crate::facts::{
-    render_template, EnvValue, Fact, FactLookup, FactSet, FactSource, COMMAND_PREFIX, ENV_PREFIX,
+    probe_family, render_template, split_family, EnvValue, Fact, FactLookup, FactSet, FactSource,
+    COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::intent::{match_intent, Command, IntentMatch};
 use crate::model::{
@@ -142,19 +144,50 @@ pub struct Evaluation {
     pub workaround: RenderedWorkaround,
 }
 
-/// Facts for one rule: the host's facts plus those bound from the command by the intent.
+/// Facts for one rule: the host's facts plus those bound from the command by the intent, and
+/// fact families (`file.size:PATH`) resolved and, on this machine, probed on first use.
 struct Scope<'a> {
     facts: &'a FactSet,
     bound: BTreeMap<String, Fact>,
+    probed: RefCell<BTreeMap<String, Option<Fact>>>,
 }
 
 impl FactLookup for Scope<'_> {
-    fn lookup(&self, name: &str) -> Option<&Fact> {
-        self.bound.get(name).or_else(|| self.facts.get(name))
+    fn lookup(&self, name: &str) -> Option<Fact> {
+        let name = self.resolve(name)?;
+        if let Some(fact) = self.bound.get(&name).or_else(|| self.facts.get(&name)) {
+            return Some(fact.clone());
+        }
+        let (family, arg) = split_family(&name)?;
+        if !self.facts.is_probeable() {
+            return None;
+        }
+        self.probed
+            .borrow_mut()
+            .entry(name.clone())
+            .or_insert_with(|| {
+                probe_family(family, arg).map(|value| Fact {
+                    value,
+                    source: FactSource::Probe(format!("{family} of {arg}")),
+                })
+            })
+            .clone()
     }
 }
 
 impl Scope<'_> {
+    /// The fact name with the `{fact}` templates of a family argument filled in; `None` when
+    /// one of them is unknown.
+    fn resolve(&self, name: &str) -> Option<String> {
+        match split_family(name) {
+            Some((family, arg)) if arg.contains('{') => {
+                let arg = render_template(arg, self).complete()?;
+                Some(format!("{family}:{arg}"))
+            }
+            _ => Some(name.to_string()),
+        }
+    }
+
     fn fact_use(&self, name: &str) -> FactUse {
         if let Some(var) = name.strip_prefix(ENV_PREFIX) {
             if self.facts.env_var(var) == EnvValue::Unset {
@@ -167,9 +200,9 @@ impl Scope<'_> {
         }
         let fact = self.lookup(name);
         FactUse {
-            name: name.to_string(),
-            value: fact.map(|f| f.value.to_string()),
-            source: fact.map(|f| f.source.to_string()),
+            name: self.resolve(name).unwrap_or_else(|| name.to_string()),
+            value: fact.as_ref().map(|f| f.value.to_string()),
+            source: fact.as_ref().map(|f| f.source.to_string()),
         }
     }
 }
@@ -179,6 +212,7 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
     let mut scope = Scope {
         facts,
         bound: BTreeMap::new(),
+        probed: RefCell::new(BTreeMap::new()),
     };
     let mut applicability = Vec::new();
     let intent_ok = match (&rule.intent, command) {
@@ -290,8 +324,8 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
 }
 
 fn in_range(scope: &Scope, name: &str, range: &crate::version::VersionRange) -> Trace {
-    let value = match scope.lookup(name).map(|f| &f.value) {
-        Some(FactValue::Version(v)) => Tri::from(range.contains(v)),
+    let value = match scope.lookup(name).map(|f| f.value) {
+        Some(FactValue::Version(v)) => Tri::from(range.contains(&v)),
         Some(other) => match other.to_string().parse() {
             Ok(v) => Tri::from(range.contains(&v)),
             Err(_) => Tri::False,
@@ -371,6 +405,34 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
         Condition::FactEquals(name, literal) => compare(scope, name, CompareOp::Eq, literal),
         Condition::FactCompare(name, op, literal) => compare(scope, name, *op, literal),
         Condition::FactInRange(name, range) => in_range(scope, name, range),
+        Condition::Compare {
+            left,
+            op,
+            right,
+            percent,
+        } => {
+            let value = match (
+                scope.lookup(left).map(|f| f.value),
+                scope.lookup(right).map(|f| f.value),
+            ) {
+                (Some(FactValue::Int(l)), Some(FactValue::Int(r))) => {
+                    // In i128 so no size in bytes can overflow the scaling.
+                    let scaled = i128::from(r) * i128::from(*percent);
+                    Tri::from(op.holds((i128::from(l) * 100).cmp(&scaled)))
+                }
+                _ => Tri::Unknown,
+            };
+            let scale = if *percent == 100 {
+                String::new()
+            } else {
+                format!(" × {percent}%")
+            };
+            Trace::leaf(
+                format!("{left} {} {right}{scale}", op.symbol()),
+                value,
+                vec![scope.fact_use(left), scope.fact_use(right)],
+            )
+        }
         Condition::FileExists(template) => {
             let rendered = render_template(template, scope);
             let uses: Vec<FactUse> = crate::facts::template_refs(template)
@@ -620,5 +682,80 @@ mod tests {
         );
         let e = run(&rule, &facts, "isinteg -patch");
         assert_eq!(e.workaround.text, "set it to EXCLUSTER");
+    }
+
+    fn space_rule() -> Rule {
+        let mut rule = q178311();
+        rule.applies = Applies::default();
+        rule.intent = Some(Intent {
+            program: "eseutil".into(),
+            flags: vec!["/d".into()],
+            forbidden: vec![],
+            args: vec![crate::model::ArgPattern {
+                pattern: "*.edb".into(),
+                bind: Some("database".into()),
+            }],
+        });
+        rule.when = Some(Condition::Compare {
+            left: "volume.free:{command.database}".into(),
+            op: CompareOp::Lt,
+            right: "file.size:{command.database}".into(),
+            percent: 110,
+        });
+        rule
+    }
+
+    fn with_facts(pairs: &[(&str, FactValue)]) -> FactSet {
+        let mut set = FactSet::remote();
+        for (name, value) in pairs {
+            set.insert(
+                name,
+                Fact {
+                    value: value.clone(),
+                    source: FactSource::TestCase,
+                },
+            );
+        }
+        set
+    }
+
+    #[test]
+    fn compare_scales_the_right_side_and_volumes_match_by_prefix() {
+        let rule = space_rule();
+        let db = "C:\\exchsrvr\\mdbdata\\priv.edb";
+        let cmd = format!("eseutil /d {db}");
+        let tight = with_facts(&[
+            ("volume.free:C:\\", FactValue::Int(1_050)),
+            (&format!("file.size:{db}"), FactValue::Int(1_000)),
+        ]);
+        let e = run(&rule, &tight, &cmd);
+        assert_eq!(e.outcome, Outcome::Triggered);
+        assert!(e.trace.children[1].children[0].facts[0]
+            .name
+            .ends_with("priv.edb"));
+        let roomy = with_facts(&[
+            ("volume.free:c:/exchsrvr", FactValue::Int(1_100)),
+            (&format!("file.size:{db}"), FactValue::Int(1_000)),
+        ]);
+        assert_eq!(run(&rule, &roomy, &cmd).outcome, Outcome::Clear);
+        let unknown = run(&rule, &with_facts(&[]), &cmd);
+        assert_eq!(unknown.outcome, Outcome::Unknown);
+        assert!(unknown.deciding_facts.contains(&format!("file.size:{db}")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn families_are_probed_on_this_machine_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("priv.edb");
+        std::fs::write(&db, vec![0u8; 4096]).unwrap();
+        let cmd = format!("eseutil /d {}", db.display());
+        let local = crate::facts::probe_local(&crate::facts::Catalogue::default());
+        // Any real volume has more than 110% of 4 KiB free.
+        assert_eq!(run(&space_rule(), &local, &cmd).outcome, Outcome::Clear);
+        assert_eq!(
+            run(&space_rule(), &FactSet::remote(), &cmd).outcome,
+            Outcome::Unknown
+        );
     }
 }

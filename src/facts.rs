@@ -34,6 +34,64 @@ pub const BUILTIN_FACTS: &[(&str, FactType, &str)] = &[
     ("host.name", FactType::Str, "The host's name."),
 ];
 
+/// Fact families: facts that take an argument, written `family:argument`
+/// (`file.size:C:\exchsrvr\mdbdata\priv.edb`). The argument may hold `{fact}` templates in
+/// conditions (`volume.free:{command.database}`).
+pub const FACT_FAMILIES: &[(&str, FactType, &str)] = &[
+    ("file.exists", FactType::Bool, "Whether the path exists (a metadata lookup)."),
+    ("file.size", FactType::Int, "Size of the file in bytes (a metadata lookup)."),
+    ("volume.free", FactType::Int, "Bytes free for the user on the volume that holds the path. A snapshot may give it for a volume or folder (`volume.free:C:\\`): the longest one that contains the path counts."),
+    ("process.running", FactType::Bool, "Whether a process with this program name is running (`.exe` and case ignored)."),
+    ("service.running", FactType::Bool, "Whether the Windows service with this name is running. Not probed: give it from a snapshot or --set."),
+];
+
+/// Splits `family:argument` when `family` is a known fact family.
+pub fn split_family(name: &str) -> Option<(&'static str, &str)> {
+    let (family, arg) = name.split_once(':')?;
+    let (known, _, _) = FACT_FAMILIES.iter().find(|(f, _, _)| *f == family)?;
+    Some((known, arg))
+}
+
+/// Probes a fact family on this machine; `None` when it cannot be read here. Read-only:
+/// metadata, free-space queries and the process list.
+pub fn probe_family(family: &str, arg: &str) -> Option<FactValue> {
+    match family {
+        "file.exists" => Some(FactValue::Bool(std::fs::symlink_metadata(arg).is_ok())),
+        "file.size" => {
+            let meta = std::fs::metadata(arg).ok().filter(|m| m.is_file())?;
+            i64::try_from(meta.len()).ok().map(FactValue::Int)
+        }
+        "volume.free" => {
+            // The volume of the nearest existing ancestor: a database may not exist yet.
+            let path = Path::new(arg)
+                .ancestors()
+                .find(|p| !p.as_os_str().is_empty() && p.exists())?;
+            let free = fs4::available_space(path).ok()?;
+            i64::try_from(free).ok().map(FactValue::Int)
+        }
+        "process.running" => process_running(arg).map(FactValue::Bool),
+        _ => None,
+    }
+}
+
+fn process_running(program: &str) -> Option<bool> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+    let wanted = crate::intent::normalize_program(program);
+    let mut system = System::new().ok()?;
+    // The executable's path as well as the name: Linux cuts process names at 15 characters.
+    let refresh = ProcessRefreshKind::nothing().with_exe(UpdateKind::OnlyIfNotSet);
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, refresh);
+    let matches = |name: &std::ffi::OsStr| {
+        crate::intent::normalize_program(&name.to_string_lossy()) == wanted
+    };
+    Some(
+        system
+            .processes()
+            .values()
+            .any(|p| matches(p.name()) || p.exe().and_then(Path::file_name).is_some_and(matches)),
+    )
+}
+
 /// Prefix of facts that name environment variables (`env.PATH`).
 pub const ENV_PREFIX: &str = "env.";
 /// Prefix of facts bound from the command's positional arguments by a rule's intent.
@@ -92,6 +150,12 @@ impl Catalogue {
     pub fn type_of(&self, name: &str) -> Option<FactType> {
         if name.starts_with(ENV_PREFIX) || name.starts_with(COMMAND_PREFIX) {
             return Some(FactType::Str);
+        }
+        if let Some((family, _)) = split_family(name) {
+            return FACT_FAMILIES
+                .iter()
+                .find(|(f, _, _)| *f == family)
+                .map(|(_, ty, _)| *ty);
         }
         self.facts.get(name).map(|f| f.ty)
     }
@@ -210,15 +274,33 @@ impl FactSet {
                 .is_none_or(|f| f.value == FactValue::Str(OsFamily::current().as_str().into()))
     }
 
-    /// The fact called `name` (`env.X` reads the environment).
+    /// The fact called `name` (`env.X` reads the environment). `volume.free:PATH` is also
+    /// answered by the longest `volume.free:PREFIX` given for a folder or volume holding PATH.
     pub fn get(&self, name: &str) -> Option<&Fact> {
-        match name.strip_prefix(ENV_PREFIX) {
-            Some(var) => match self.env_var(var) {
+        if let Some(var) = name.strip_prefix(ENV_PREFIX) {
+            return match self.env_var(var) {
                 EnvValue::Set(fact) => Some(fact),
                 _ => None,
-            },
-            None => self.facts.get(name),
+            };
         }
+        if let Some(fact) = self.facts.get(name) {
+            return Some(fact);
+        }
+        let ("volume.free", path) = split_family(name)? else {
+            return None;
+        };
+        let path = path.replace('\\', "/").to_lowercase();
+        self.facts
+            .iter()
+            .filter_map(|(key, fact)| {
+                let (_, prefix) = split_family(key).filter(|(f, _)| *f == "volume.free")?;
+                let prefix = prefix.replace('\\', "/").to_lowercase();
+                let prefix = prefix.trim_end_matches('/');
+                let inside = path == prefix || path.starts_with(&format!("{prefix}/"));
+                inside.then_some((prefix.len(), fact))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, fact)| fact)
     }
 
     /// Sets a fact (`env.X` sets an environment variable, making the environment known).
@@ -646,12 +728,12 @@ pub fn render_template(template: &str, facts: &dyn FactLookup) -> Rendered {
 /// Anything facts can be looked up in by name.
 pub trait FactLookup {
     /// The fact called `name`, if known.
-    fn lookup(&self, name: &str) -> Option<&Fact>;
+    fn lookup(&self, name: &str) -> Option<Fact>;
 }
 
 impl FactLookup for FactSet {
-    fn lookup(&self, name: &str) -> Option<&Fact> {
-        self.get(name)
+    fn lookup(&self, name: &str) -> Option<Fact> {
+        self.get(name).cloned()
     }
 }
 
@@ -724,5 +806,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown fact `cluster.nod`"));
+    }
+
+    #[test]
+    fn this_process_is_running_and_a_missing_file_has_no_size() {
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            probe_family("process.running", &name),
+            Some(FactValue::Bool(true))
+        );
+        assert_eq!(
+            probe_family("process.running", "no-such-program-kbguard"),
+            Some(FactValue::Bool(false))
+        );
+        assert_eq!(probe_family("file.size", "/no/such/file"), None);
+        assert_eq!(
+            probe_family("file.exists", "/no/such/file"),
+            Some(FactValue::Bool(false))
+        );
+        assert_eq!(probe_family("service.running", "MSExchangeIS"), None);
     }
 }

@@ -334,6 +334,7 @@ pub struct ArgPattern {
 
 /// A condition over facts and the environment, evaluated in three-valued logic.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Condition {
     /// Every member holds (false if any is false, even beside unknown ones).
     All(Vec<Condition>),
@@ -355,10 +356,27 @@ pub enum Condition {
     FactCompare(String, CompareOp, Literal),
     /// The fact (a version) lies in the range.
     FactInRange(String, VersionRange),
+    /// Two whole-number facts compare: `left op right × percent / 100`, e.g. free space on the
+    /// database's volume `Lt` 110% of the database's size.
+    Compare {
+        /// The left-hand fact.
+        left: String,
+        /// The operator.
+        op: CompareOp,
+        /// The right-hand fact.
+        right: String,
+        /// The right-hand side's scale in percent; 100 when left out.
+        #[serde(default = "hundred")]
+        percent: u32,
+    },
     /// The path (with `{fact}` templates) exists on the local host.
     FileExists(String),
     /// The program is found on the local host's PATH.
     OnPath(String),
+}
+
+fn hundred() -> u32 {
+    100
 }
 
 /// A literal value in a rule, typed against the fact it is compared with.

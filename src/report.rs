@@ -409,6 +409,12 @@ pub fn describe_condition(cond: &Condition) -> String {
         Condition::FactEquals(n, l) => format!("{n} == {l}"),
         Condition::FactCompare(n, op, l) => format!("{n} {} {l}", op.symbol()),
         Condition::FactInRange(n, r) => format!("{n} in {r}"),
+        Condition::Compare {
+            left,
+            op,
+            right,
+            percent,
+        } => format!("{left} {} {right} × {percent}%", op.symbol()),
         Condition::FileExists(p) => format!("file {p} exists"),
         Condition::OnPath(p) => format!("{p} is on PATH"),
     }

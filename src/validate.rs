@@ -9,7 +9,9 @@ use std::sync::Arc;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
-use crate::facts::{template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX};
+use crate::facts::{
+    split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
+};
 use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
 use crate::model::{
@@ -184,6 +186,11 @@ impl Linter<'_> {
             }
             return Some(FactType::Str);
         }
+        if let Some((_, arg)) = split_family(name) {
+            for inner in template_refs(arg) {
+                self.check_fact(rule, inner, bound);
+            }
+        }
         match self.catalogue.type_of(name) {
             Some(ty) => Some(ty),
             None => {
@@ -290,6 +297,27 @@ impl Linter<'_> {
                             reason,
                             None,
                         );
+                    }
+                }
+            }
+            Condition::Compare { left, right, .. } => {
+                for name in [left, right] {
+                    if let Some(ty) = self.check_fact(rule, name, bound) {
+                        if ty != FactType::Int {
+                            let at = self.locate(rule, name);
+                            let reason =
+                                format!("fact `{name}` is a {ty}; Compare needs whole numbers");
+                            self.report(
+                                Level::Error,
+                                LintKind::TypeMismatch {
+                                    reason: reason.clone(),
+                                },
+                                rule.file,
+                                at,
+                                reason,
+                                None,
+                            );
+                        }
                     }
                 }
             }
