@@ -52,6 +52,10 @@ struct RuleArgs {
     /// Do not load the rules and records built into kbguard.
     #[arg(long)]
     no_default_rules: bool,
+    /// Go on when rule files fail to load or validate, with the rules that did load. Without
+    /// it, kbguard fails closed: `check` and `run` exit 2 and `run` starts nothing.
+    #[arg(long)]
+    ignore_rule_errors: bool,
 }
 
 impl RuleArgs {
@@ -330,14 +334,22 @@ fn load_rules(origins: &[Origin], warnings: bool) -> (RuleSet, bool) {
     (set, failed)
 }
 
-/// Loads rules for commands that rely on them: errors fail closed.
+/// Loads rules for commands that rely on them: errors fail closed unless
+/// `--ignore-rule-errors` says otherwise.
 fn load_for_use(args: &RuleArgs) -> Result<RuleSet, Failure> {
     let (set, failed) = load_rules(&args.origins(), false);
     if failed {
-        return Err(Failure(format!(
-            "{} error(s) in the rules; refusing to vouch for anything until they are fixed (`kbguard lint` lists them)",
-            set.error_count()
-        )));
+        if args.ignore_rule_errors {
+            eprintln!(
+                "kbguard: WARNING: {} error(s) in the rules; going on with the rules that loaded (--ignore-rule-errors)",
+                set.error_count()
+            );
+        } else {
+            return Err(Failure(format!(
+                "{} error(s) in the rules; refusing to vouch for anything until they are fixed (`kbguard lint` lists them; --ignore-rule-errors goes on without them)",
+                set.error_count()
+            )));
+        }
     }
     Ok(set)
 }
@@ -792,12 +804,8 @@ fn run_command(
             argv.join(" ")
         );
     }
-    let status = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .envs(child_env)
-        .status();
-    match status {
-        Ok(status) => Ok(exit_code_of(status)),
+    match kbguard::child::run(argv, &child_env) {
+        Ok(status) => Ok(kbguard::child::exit_code(status)),
         Err(err) => {
             eprintln!("kbguard: cannot start {}: {err}", argv[0]);
             Ok(if err.kind() == io::ErrorKind::NotFound {
@@ -807,18 +815,4 @@ fn run_command(
             })
         }
     }
-}
-
-/// The child's exit code; a child killed by signal N gives 128+N, as shells report it.
-fn exit_code_of(status: std::process::ExitStatus) -> u8 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return u8::try_from(128 + signal).unwrap_or(255);
-        }
-    }
-    status
-        .code()
-        .map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1))
 }

@@ -574,3 +574,57 @@ fn rules_directories_add_to_or_replace_the_defaults() {
         .code(2)
         .stderr(contains("unknown fact `cluster.node`"));
 }
+
+#[cfg(unix)]
+#[test]
+fn run_passes_sigterm_on_to_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("got-term");
+    let ready = dir.path().join("ready");
+    let child = script(
+        dir.path(),
+        "waiter",
+        &format!(
+            "trap 'echo TERM > \"{}\"; exit 3' TERM\ntouch \"{}\"\nwhile :; do sleep 0.05; done",
+            marker.display(),
+            ready.display()
+        ),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("kbguard");
+    let mut run = std::process::Command::new(bin)
+        .args(["run", "--"])
+        .arg(&child)
+        .env_remove("KBGUARD_RULES")
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(ready.exists(), "the command did not start");
+    let pid = nix::unistd::Pid::from_raw(run.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = run.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "kbguard exits with the command's status"
+    );
+    assert_eq!(fs::read_to_string(&marker).unwrap().trim(), "TERM");
+}
+
+#[test]
+fn rule_errors_can_be_overridden_explicitly() {
+    kbguard()
+        .args(["check", "--ignore-rule-errors", "--rules"])
+        .arg(fixture("broken/unknown_field.ron"))
+        .args(["--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .stderr(contains("unknown_field.ron:8:13"))
+        .stderr(contains("--ignore-rule-errors"));
+}
