@@ -64,18 +64,13 @@ pub fn normalize_program(program: &str) -> String {
 /// A flag starts with `-`, `--` or `/`; `/var/db/x` and `/` alone are paths, and `-` alone and
 /// negative numbers are positional.
 pub fn normalize_flag(arg: &str) -> Option<String> {
-    let body = if let Some(rest) = arg.strip_prefix("--") {
-        rest
-    } else if let Some(rest) = arg.strip_prefix('-') {
-        rest
-    } else if let Some(rest) = arg.strip_prefix('/') {
-        if rest.contains(['/', '\\']) {
-            return None;
-        }
-        rest
-    } else {
+    if !arg.starts_with(['-', '/']) {
         return None;
-    };
+    }
+    if arg.starts_with('/') && arg[1..].contains(['/', '\\']) {
+        return None;
+    }
+    let body = arg.trim_start_matches(['-', '/']);
     let name = body.split([':', '=']).next().unwrap_or(body);
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
