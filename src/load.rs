@@ -287,7 +287,7 @@ impl Loaded {
 
 /// The byte offset of `"needle"` at or after `from`.
 fn find_quoted(file: &SourceFile, from: usize, needle: &str) -> Option<usize> {
-    file.find(from, &format!("{needle:?}")).map(|l| l.offset)
+    file.find_offset(from, &format!("{needle:?}"))
 }
 
 /// The RON dialect of every kbguard data file: `Some(..)` may be left out, and a newtype

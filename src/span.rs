@@ -50,12 +50,16 @@ impl SourceFile {
                 .map_or(line_end, |(i, _)| i)
     }
 
+    /// The byte offset of the first occurrence of `needle` at or after byte `from`, if any.
+    pub fn find_offset(&self, from: usize, needle: &str) -> Option<usize> {
+        let from = floor_char_boundary(&self.text, from.min(self.text.len()));
+        self.text[from..].find(needle).map(|i| from + i)
+    }
+
     /// The location of the first occurrence of `needle` at or after byte `from`, if any.
     pub fn find(&self, from: usize, needle: &str) -> Option<Location> {
-        let from = floor_char_boundary(&self.text, from.min(self.text.len()));
-        self.text[from..]
-            .find(needle)
-            .map(|i| self.location(from + i))
+        self.find_offset(from, needle)
+            .map(|offset| self.location(offset))
     }
 
     /// The miette source for a snippet of this file.

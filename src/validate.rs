@@ -146,8 +146,8 @@ impl Linter<'_> {
     /// The offset of `needle` within the rule's text (from its id on), or the rule's offset.
     fn locate(&self, rule: &LoadedRule, needle: &str) -> usize {
         self.loaded.files[rule.file]
-            .find(rule.offset, needle)
-            .map_or(rule.offset, |l| l.offset)
+            .find_offset(rule.offset, needle)
+            .unwrap_or(rule.offset)
     }
 
     fn check_fact(
