@@ -210,6 +210,19 @@ pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::R
             }
         }
     }
+    for (name, fact) in facts.iter() {
+        if set.catalogue.get(name).is_none() {
+            let source = dim(&format!("({})", fact.source));
+            writeln!(out, "  {name} = {}  {source}", fact.value)?;
+        }
+    }
+    writeln!(
+        out,
+        "  fact families (probed when a rule asks, on this machine only):"
+    )?;
+    for (family, ty, doc) in crate::facts::FACT_FAMILIES {
+        writeln!(out, "    {family}:<argument> ({ty})  {}", dim(doc))?;
+    }
     match facts.env_iter() {
         Some(vars) => writeln!(
             out,
