@@ -243,6 +243,34 @@ impl Linter<'_> {
         }
     }
 
+    /// Checks that `name` is known and of type `wanted`; `why` says what needs that type.
+    fn expect_type(
+        &mut self,
+        rule: &LoadedRule,
+        name: &str,
+        bound: &BTreeSet<String>,
+        wanted: FactType,
+        why: &str,
+    ) {
+        match self.check_fact(rule, name, bound) {
+            Some(ty) if ty != wanted => {
+                let at = self.locate(rule, name);
+                let reason = format!("fact `{name}` is a {ty}; {why}");
+                self.report(
+                    Level::Error,
+                    LintKind::TypeMismatch {
+                        reason: reason.clone(),
+                    },
+                    rule.file,
+                    at,
+                    reason,
+                    None,
+                );
+            }
+            _ => {}
+        }
+    }
+
     fn check_condition(&mut self, rule: &LoadedRule, cond: &Condition, bound: &BTreeSet<String>) {
         match cond {
             Condition::All(members) | Condition::Any(members) => {
@@ -282,43 +310,23 @@ impl Linter<'_> {
                 }
             }
             Condition::FactInRange(name, _) => {
-                if let Some(ty) = self.check_fact(rule, name, bound) {
-                    if ty != FactType::Version {
-                        let at = self.locate(rule, name);
-                        let reason =
-                            format!("fact `{name}` is a {ty}; FactInRange needs a version");
-                        self.report(
-                            Level::Error,
-                            LintKind::TypeMismatch {
-                                reason: reason.clone(),
-                            },
-                            rule.file,
-                            at,
-                            reason,
-                            None,
-                        );
-                    }
-                }
+                self.expect_type(
+                    rule,
+                    name,
+                    bound,
+                    FactType::Version,
+                    "FactInRange needs a version",
+                );
             }
             Condition::Compare { left, right, .. } => {
                 for name in [left, right] {
-                    if let Some(ty) = self.check_fact(rule, name, bound) {
-                        if ty != FactType::Int {
-                            let at = self.locate(rule, name);
-                            let reason =
-                                format!("fact `{name}` is a {ty}; Compare needs whole numbers");
-                            self.report(
-                                Level::Error,
-                                LintKind::TypeMismatch {
-                                    reason: reason.clone(),
-                                },
-                                rule.file,
-                                at,
-                                reason,
-                                None,
-                            );
-                        }
-                    }
+                    self.expect_type(
+                        rule,
+                        name,
+                        bound,
+                        FactType::Int,
+                        "Compare needs whole numbers",
+                    );
                 }
             }
             Condition::FileExists(template) => {
