@@ -43,6 +43,17 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
+    // Identifies the embedded set in caches built from it: a different set, a different hash.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for path in &files {
+        std::hash::Hash::hash(&fs::read(path).expect("read embedded file"), &mut hasher);
+    }
+    writeln!(
+        code,
+        "/// A hash of the embedded files' contents.\npub const EMBEDDED_HASH: u64 = {};",
+        std::hash::Hasher::finish(&hasher)
+    )
+    .unwrap();
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     fs::write(out, code).expect("write embedded.rs");
 }

@@ -267,6 +267,27 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
             ));
         }
     }
+    if !intent_ok {
+        // The common case in a large rule set: another command. Skip the rest of the work.
+        return Evaluation {
+            rule: rule.id.clone(),
+            title: rule.title.clone(),
+            kb: rule.kb.iter().map(|k| k.id.clone()).collect(),
+            severity: rule.severity,
+            outcome: Outcome::NotApplicable,
+            trace: Trace {
+                label: rule.id.clone(),
+                value: Tri::False,
+                facts: vec![],
+                children: applicability,
+            },
+            deciding_facts: BTreeSet::new(),
+            workaround: RenderedWorkaround {
+                text: String::new(),
+                missing: Vec::new(),
+            },
+        };
+    }
     let applies = Tri::all(applicability.iter().map(|t| t.value));
     let applies_trace = Trace {
         label: "applies".into(),

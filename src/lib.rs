@@ -16,6 +16,7 @@
 
 pub mod archive;
 pub mod article;
+pub mod cache;
 pub mod child;
 pub mod eval;
 pub mod facts;

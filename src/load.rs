@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use ron::extensions::Extensions;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::{DataFile, FactDecl, KbArticle, Rule, SUPPORTED_SCHEMAS};
@@ -109,7 +109,7 @@ pub enum LoadError {
 }
 
 /// A rule together with where it was written.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoadedRule {
     /// The rule.
     pub rule: Rule,
@@ -120,7 +120,7 @@ pub struct LoadedRule {
 }
 
 /// A fact declaration together with where it was written.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoadedFact {
     /// The declaration.
     pub decl: FactDecl,
@@ -131,7 +131,7 @@ pub struct LoadedFact {
 }
 
 /// An article record together with where it was written.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoadedArticle {
     /// The record.
     pub article: KbArticle,
@@ -177,34 +177,10 @@ impl Loaded {
     }
 
     fn add_path(&mut self, root: &Path) {
-        if root.is_file() {
-            self.add_file(root);
-            return;
-        }
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(true)
-            .sort_by_file_name();
-        for entry in walker {
-            match entry {
-                Ok(entry) if entry.file_type().is_file() => {
-                    if entry.path().extension().is_some_and(|e| e == "ron") {
-                        self.add_file(entry.path());
-                    }
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    let path = err.path().unwrap_or(root).display().to_string();
-                    let reason = match err.loop_ancestor() {
-                        Some(ancestor) => {
-                            format!("symbolic link loop back to {}; skipped", ancestor.display())
-                        }
-                        None => err
-                            .io_error()
-                            .map_or_else(|| err.to_string(), |e| e.to_string()),
-                    };
-                    self.errors.push(LoadError::Io { path, reason });
-                }
-            }
+        let (files, errors) = ron_files(root);
+        self.errors.extend(errors);
+        for file in files {
+            self.add_file(&file);
         }
     }
 
@@ -283,6 +259,42 @@ impl Loaded {
             Err(err) => self.errors.push(*err),
         }
     }
+}
+
+/// The `.ron` files under `root` (or `root` itself when it is a file), in name order, and the
+/// entries that could not be read (link loops, unreadable directories).
+pub fn ron_files(root: &Path) -> (Vec<PathBuf>, Vec<LoadError>) {
+    if root.is_file() {
+        return (vec![root.to_path_buf()], Vec::new());
+    }
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                if entry.path().extension().is_some_and(|e| e == "ron") {
+                    files.push(entry.into_path());
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let path = err.path().unwrap_or(root).display().to_string();
+                let reason = match err.loop_ancestor() {
+                    Some(ancestor) => {
+                        format!("symbolic link loop back to {}; skipped", ancestor.display())
+                    }
+                    None => err
+                        .io_error()
+                        .map_or_else(|| err.to_string(), |e| e.to_string()),
+                };
+                errors.push(LoadError::Io { path, reason });
+            }
+        }
+    }
+    (files, errors)
 }
 
 /// The byte offset of `"needle"` at or after `from`.

@@ -16,7 +16,7 @@ use crate::version::{Version, VersionRange};
 pub const SUPPORTED_SCHEMAS: &[u32] = &[1];
 
 /// One data file: its top-level name says what it holds.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum DataFile {
     /// Rules and fact declarations.
     RuleFile(RuleFile),
@@ -25,7 +25,7 @@ pub enum DataFile {
 }
 
 /// A file of rules and fact declarations.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     /// Format version; see [`SUPPORTED_SCHEMAS`].
@@ -64,7 +64,7 @@ impl fmt::Display for FactType {
 }
 
 /// A declared fact: its dotted name, its type and, optionally, how to probe it on the local host.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FactDecl {
     /// Dotted name, e.g. `cluster.node`.
@@ -81,7 +81,7 @@ pub struct FactDecl {
 
 /// A declarative, read-only probe. Nothing here can run a program or write anything: each
 /// variant reads one piece of metadata. `{fact}` templates in paths are filled from other facts.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
     /// Operating-system families the probe is meaningful on; elsewhere the fact is unknown.
@@ -92,7 +92,7 @@ pub struct Probe {
 }
 
 /// The one thing a probe reads.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ProbeRead {
     /// The value of an environment variable (unset → unknown).
     Env(String),
@@ -214,7 +214,7 @@ impl fmt::Display for Date {
 }
 
 /// One rule: a known problem, where it applies, how to recognise it, and what to do.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Stable identifier, lowercase words joined by `-` or `.`.
@@ -274,7 +274,7 @@ pub enum Status {
 }
 
 /// Where a problem exists: products with version ranges, and OS families.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Applies {
     /// Each product must be installed in a version within its range (fact
@@ -287,7 +287,7 @@ pub struct Applies {
 }
 
 /// A product and the versions of it a rule concerns.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductRange {
     /// Product key: the `NAME` in the fact `product.NAME.version`.
@@ -304,7 +304,7 @@ impl ProductRange {
 }
 
 /// The command a rule concerns.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
     /// Program name, matched case-insensitively without directory or `.exe/.com/.bat/.cmd`.
@@ -322,7 +322,7 @@ pub struct Intent {
 
 /// A pattern over positional arguments (`*` and `?` wildcards, case-insensitive), optionally
 /// binding the matched argument to the fact `command.<bind>`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArgPattern {
     /// Glob pattern, e.g. `*.edb`.
@@ -333,7 +333,7 @@ pub struct ArgPattern {
 }
 
 /// A condition over facts and the environment, evaluated in three-valued logic.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Condition {
     /// Every member holds (false if any is false, even beside unknown ones).
@@ -380,8 +380,10 @@ fn hundred() -> u32 {
 }
 
 /// A literal value in a rule, typed against the fact it is compared with.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(untagged)]
+///
+/// Written bare in rule files (`true`, `42`, `"5.5"`); binary formats such as the rule cache,
+/// which cannot guess a value's kind, store it tagged.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Literal {
     /// `true` / `false`.
     Bool(bool),
@@ -389,6 +391,55 @@ pub enum Literal {
     Int(i64),
     /// Text (also how versions are written: `"5.5"`).
     Str(String),
+}
+
+/// [`Literal`] as rule files write it: the value alone.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum BareLiteral {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+/// [`Literal`] as binary formats store it: tagged.
+#[derive(Serialize, Deserialize)]
+enum TaggedLiteral {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+impl Serialize for Literal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let human = serializer.is_human_readable();
+        match (self.clone(), human) {
+            (Literal::Bool(b), true) => BareLiteral::Bool(b).serialize(serializer),
+            (Literal::Int(i), true) => BareLiteral::Int(i).serialize(serializer),
+            (Literal::Str(s), true) => BareLiteral::Str(s).serialize(serializer),
+            (Literal::Bool(b), false) => TaggedLiteral::Bool(b).serialize(serializer),
+            (Literal::Int(i), false) => TaggedLiteral::Int(i).serialize(serializer),
+            (Literal::Str(s), false) => TaggedLiteral::Str(s).serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Literal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            Ok(match BareLiteral::deserialize(deserializer)? {
+                BareLiteral::Bool(b) => Literal::Bool(b),
+                BareLiteral::Int(i) => Literal::Int(i),
+                BareLiteral::Str(s) => Literal::Str(s),
+            })
+        } else {
+            Ok(match TaggedLiteral::deserialize(deserializer)? {
+                TaggedLiteral::Bool(b) => Literal::Bool(b),
+                TaggedLiteral::Int(i) => Literal::Int(i),
+                TaggedLiteral::Str(s) => Literal::Str(s),
+            })
+        }
+    }
 }
 
 impl fmt::Display for Literal {
@@ -458,7 +509,7 @@ pub struct Symptom {
 }
 
 /// What to do about the problem.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workaround {
     /// Prose; `{fact.name}` is replaced by the fact's value when known.
@@ -482,7 +533,7 @@ pub enum Action {
 }
 
 /// An example evaluation that `kbguard test` checks.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestCase {
     /// What the case shows.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::eval::{evaluate, Evaluation, Outcome};
 use crate::facts::{Catalogue, FactSet};
-use crate::intent::Command;
+use crate::intent::{normalize_program, Command};
 use crate::load::{Loaded, LoadedRule, Origin};
 use crate::model::{Severity, Status};
 use crate::validate::{lint, Level, LintProblem};
@@ -62,13 +62,24 @@ impl RuleSet {
 
     /// Evaluates every active rule against the facts and command.
     pub fn check(&self, facts: &FactSet, command: Option<&Command>) -> CheckReport {
+        let mut rules_evaluated = 0;
         let evaluations: Vec<Evaluation> = self
             .active_rules()
+            .inspect(|_| rules_evaluated += 1)
+            // Most rules of a large set concern other programs: skip them before evaluating.
+            .filter(|r| match (&r.rule.intent, command) {
+                (Some(intent), Some(command)) => {
+                    normalize_program(&intent.program) == command.program
+                }
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
             .map(|r| evaluate(&r.rule, facts, command))
+            .filter(|e| e.outcome != Outcome::NotApplicable)
             .collect();
         CheckReport {
             command: command.map(|c| c.argv.clone()),
-            rules_evaluated: evaluations.len(),
+            rules_evaluated,
             evaluations,
         }
     }
@@ -81,7 +92,8 @@ pub struct CheckReport {
     pub command: Option<Vec<String>>,
     /// How many active rules were evaluated.
     pub rules_evaluated: usize,
-    /// Every evaluation, in rule order.
+    /// The evaluation of every rule that applies or may apply, in rule order (rules that do
+    /// not apply are only counted).
     pub evaluations: Vec<Evaluation>,
 }
 

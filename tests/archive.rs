@@ -9,6 +9,8 @@ use std::time::Duration;
 use assert_cmd::Command;
 use predicates::str::contains;
 
+mod common;
+
 fn kbguard() -> Command {
     let mut cmd = Command::cargo_bin("kbguard").unwrap();
     cmd.env_remove("KBGUARD_RULES").env_remove("KBGUARD_INDEX");
@@ -334,4 +336,20 @@ fn the_whole_archive_imports_and_answers_known_queries() {
             "{query}"
         );
     }
+    // Every article the rules cite is in the archive, and with the archive loaded each rule's
+    // article still comes first for its main symptom.
+    let home = tempfile::tempdir().unwrap();
+    for rule in common::rules(home.path()) {
+        for kb in rule["kb"].as_array().unwrap() {
+            let id = kb["id"].as_str().unwrap();
+            let number: u32 = id[1..].parse().unwrap();
+            let file = txt.join(format!("{:03}/{id}.TXT", number / 1000));
+            assert!(
+                file.exists(),
+                "{} cites {id}, which is not in the archive",
+                rule["id"]
+            );
+        }
+    }
+    common::assert_rules_found_by_main_symptom(home.path(), Some(index.path()));
 }
