@@ -70,10 +70,19 @@ fn load_10k_rules_from_cache(bencher: Bencher) {
 fn cluster_node() -> FactSet {
     let mut facts = FactSet::remote();
     let mut set = |name: &str, value: FactValue| {
-        facts.insert(name, Fact { value, source: FactSource::CommandLine });
+        facts.insert(
+            name,
+            Fact {
+                value,
+                source: FactSource::CommandLine,
+            },
+        );
     };
     set("os.family", FactValue::Str("windows".into()));
-    set("product.exchange.version", FactValue::Version("5.5.2653.23".parse().unwrap()));
+    set(
+        "product.exchange.version",
+        FactValue::Version("5.5.2653.23".parse().unwrap()),
+    );
     set("cluster.node", FactValue::Bool(true));
     set("cluster.network_name", FactValue::Str("EXCLUSTER".into()));
     facts.set_environment(Default::default(), FactSource::CommandLine);
@@ -96,7 +105,10 @@ fn collect_local_facts(bencher: Bencher) {
 
 #[divan::bench]
 fn parse_one_article(bencher: Bencher) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kbarchive/999/Q999001.TXT");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kbarchive/999/Q999001.TXT"
+    );
     let bytes = std::fs::read(path).unwrap();
     bencher.bench(|| kbguard::article::parse(black_box(&bytes)));
 }

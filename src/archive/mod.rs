@@ -222,15 +222,59 @@ fn words(tokens: &[Token]) -> String {
     text
 }
 
-/// One parsed article, reduced to what the index needs.
+/// One parsed article, reduced to what the table needs once its text is in the index.
 struct Prepared {
+    /// Index of its file in the sorted list: the article's number in the table and index.
+    aid: usize,
     id: String,
     title: String,
     tag: String,
     relpath: String,
     date: String,
-    body_words: String,
     messages: Vec<(String, Vec<Token>)>,
+}
+
+/// The tantivy side of a generation being written.
+struct Writer {
+    dir: PathBuf,
+    fields: Fields,
+    writer: tantivy::IndexWriter<TantivyDocument>,
+}
+
+impl Writer {
+    fn create(generation: &Path) -> Result<Writer, ArchiveError> {
+        let dir = generation.join("tantivy");
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let (schema, fields) = schema();
+        let index = Index::create_in_dir(&dir, schema).map_err(tantivy_err(&dir))?;
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
+        let writer = index
+            .writer_with_num_threads::<TantivyDocument>(threads, 48_000_000 * threads)
+            .map_err(tantivy_err(&dir))?;
+        Ok(Writer {
+            dir,
+            fields,
+            writer,
+        })
+    }
+
+    fn add(
+        &self,
+        text_field: Field,
+        text: &str,
+        id_field: Field,
+        id: u64,
+    ) -> Result<(), ArchiveError> {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(text_field, text);
+        doc.add_u64(id_field, id);
+        self.writer
+            .add_document(doc)
+            .map(drop)
+            .map_err(tantivy_err(&self.dir))
+    }
 }
 
 /// Imports every article under `dir` into a new generation under `root` and makes it live.
@@ -242,33 +286,6 @@ pub fn import(
     let start = Instant::now();
     let files = article_files(dir);
     progress(Progress::Found(files.len()));
-    let skipped = Mutex::new(Vec::new());
-    let prepared: Vec<Prepared> = files
-        .par_iter()
-        .with_min_len(64)
-        .filter_map(|path| {
-            let result = read_article(path);
-            progress(Progress::Parsed(1));
-            match result {
-                Ok(a) => Some(prepare(a, path, dir)),
-                Err(reason) => {
-                    if let Ok(mut s) = skipped.lock() {
-                        s.push(Skipped {
-                            path: path.display().to_string(),
-                            reason,
-                        });
-                    }
-                    None
-                }
-            }
-        })
-        .collect();
-    let mut skipped = skipped.into_inner().unwrap_or_default();
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    if prepared.is_empty() {
-        return Err(ArchiveError::NoArticles(dir.display().to_string()));
-    }
-    progress(Progress::Indexing);
     fs::create_dir_all(root).map_err(io_err(root))?;
     remove_stale_generations(root);
     let stamp = SystemTime::now()
@@ -276,16 +293,15 @@ pub fn import(
         .map_or(0, |d| d.as_secs());
     let generation = root.join(format!("gen-{stamp}-{}", std::process::id()));
     fs::create_dir_all(&generation).map_err(io_err(&generation))?;
-    let messages = build_generation(&generation, &prepared)?;
-    let mut by_product: HashMap<&str, usize> = HashMap::new();
-    for p in &prepared {
-        *by_product.entry(p.tag.as_str()).or_default() += 1;
-    }
-    let mut by_product: Vec<(String, usize)> = by_product
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    by_product.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let built = build_generation(dir, &files, &generation, progress);
+    let (articles, messages, skipped, by_product) = match built {
+        Ok(built) => built,
+        Err(err) => {
+            // A failed import leaves nothing behind; the live generation is untouched.
+            fs::remove_dir_all(&generation).ok();
+            return Err(err);
+        }
+    };
     let meta = Meta {
         kbguard: env!("CARGO_PKG_VERSION").to_string(),
         source: fs::canonicalize(dir)
@@ -293,7 +309,7 @@ pub fn import(
             .display()
             .to_string(),
         built_at: stamp,
-        articles: prepared.len(),
+        articles,
         messages,
         skipped: skipped.len(),
         by_product,
@@ -319,7 +335,7 @@ pub fn import(
     }
     remove_stale_generations(root);
     Ok(ImportSummary {
-        articles: prepared.len(),
+        articles,
         messages,
         skipped,
         elapsed: start.elapsed(),
@@ -328,13 +344,122 @@ pub fn import(
     })
 }
 
-fn prepare(a: Article, path: &Path, root: &Path) -> Prepared {
-    let mut body = String::new();
-    body.push_str(&a.title);
+/// Counts per product tag, largest first.
+type ByProduct = Vec<(String, usize)>;
+
+/// Parses every file on all cores, feeding each article's text to the index as it is read,
+/// then indexes the quoted messages with their weights and writes the table.
+/// Returns (articles, messages, skipped files, articles per product).
+fn build_generation(
+    dir: &Path,
+    files: &[PathBuf],
+    generation: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(usize, usize, Vec<Skipped>, ByProduct), ArchiveError> {
+    let mut writer = Writer::create(generation)?;
+    let outcomes: Vec<Result<Prepared, Skipped>> = files
+        .par_iter()
+        .enumerate()
+        .with_min_len(64)
+        .map(|(aid, path)| {
+            let result = read_article(path);
+            progress(Progress::Parsed(1));
+            let article = result.map_err(|reason| Skipped {
+                path: path.display().to_string(),
+                reason,
+            })?;
+            let (prepared, body) = prepare(aid, article, path, dir);
+            writer
+                .add(writer.fields.body, &body, writer.fields.aid, aid as u64)
+                .map_err(|e| Skipped {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            Ok(prepared)
+        })
+        .collect();
+    let mut prepared = Vec::with_capacity(outcomes.len());
+    let mut skipped = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(p) => prepared.push(p),
+            Err(s) => skipped.push(s),
+        }
+    }
+    if prepared.is_empty() {
+        return Err(ArchiveError::NoArticles(dir.display().to_string()));
+    }
+    progress(Progress::Indexing);
+    // Message document frequencies give every token its weight (rare words weigh more).
+    let mut df: HashMap<&str, u32> = HashMap::new();
+    let mut total_messages = 0usize;
+    for p in &prepared {
+        for (_, tokens) in &p.messages {
+            total_messages += 1;
+            let mut seen: Vec<&str> = tokens
+                .iter()
+                .filter(|t| !t.wildcard)
+                .map(|t| t.text.as_str())
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_default() += 1;
+            }
+        }
+    }
+    let weights = DfWeights {
+        n: total_messages as f32,
+        df: &df,
+    };
+    // The table numbers articles by file, so skipped files keep an empty place.
+    let mut table = TableWriter::default();
+    let mut next = prepared.iter().peekable();
+    let mut mid = 0u64;
+    for aid in 0..files.len() {
+        let Some(p) = next.next_if(|p| p.aid == aid) else {
+            table.article("", "", "", "", "");
+            continue;
+        };
+        table.article(&p.id, &p.title, &p.tag, &p.relpath, &p.date);
+        for (text, tokens) in &p.messages {
+            let total = crate::lookup::unit_weight(tokens, &weights);
+            let lines: Vec<f32> = line_units(text, tokens)
+                .into_iter()
+                .map(|unit| crate::lookup::unit_weight(unit, &weights))
+                .collect();
+            table.message(aid as u32, text, total, &lines);
+            writer.add(writer.fields.msg, &words(tokens), writer.fields.mid, mid)?;
+            mid += 1;
+        }
+    }
+    writer.writer.commit().map_err(tantivy_err(&writer.dir))?;
+    writer
+        .writer
+        .wait_merging_threads()
+        .map_err(tantivy_err(&writer.dir))?;
+    write_durably(&generation.join(TABLE), &table.finish())?;
+    let mut by_product: HashMap<&str, usize> = HashMap::new();
+    for p in &prepared {
+        *by_product.entry(p.tag.as_str()).or_default() += 1;
+    }
+    let mut by_product: ByProduct = by_product
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    by_product.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((prepared.len(), total_messages, skipped, by_product))
+}
+
+/// Splits an article into what the table keeps and the words the index searches when no quoted
+/// message matches: its title and SYMPTOMS (or, without SYMPTOMS, its first section). How to
+/// and background prose would only dilute a pasted error, and would triple the index.
+fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> (Prepared, String) {
+    let mut body = a.title.clone();
     body.push('\n');
-    for section in &a.sections {
+    if let Some(section) = a.section("SYMPTOMS").or(a.sections.first()) {
         body.push_str(&section.text);
-        body.push('\n');
     }
     let messages = a
         .messages
@@ -345,7 +470,8 @@ fn prepare(a: Article, path: &Path, root: &Path) -> Prepared {
         })
         .filter(|(_, tokens)| tokens.iter().any(|t| !t.wildcard))
         .collect();
-    Prepared {
+    let prepared = Prepared {
+        aid,
         id: a.id,
         title: a.title,
         tag: a.tag.unwrap_or_default(),
@@ -355,9 +481,9 @@ fn prepare(a: Article, path: &Path, root: &Path) -> Prepared {
             .display()
             .to_string(),
         date: a.date.unwrap_or_default(),
-        body_words: words(&tokenize(&body, false)),
         messages,
-    }
+    };
+    (prepared, words(&tokenize(&body, false)))
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
@@ -423,74 +549,6 @@ fn generation_in_progress(name: &str) -> bool {
         return false;
     };
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
-}
-
-fn build_generation(dir: &Path, prepared: &[Prepared]) -> Result<usize, ArchiveError> {
-    let tantivy_dir = dir.join("tantivy");
-    fs::create_dir_all(&tantivy_dir).map_err(io_err(&tantivy_dir))?;
-    let (schema, fields) = schema();
-    let index = Index::create_in_dir(&tantivy_dir, schema).map_err(tantivy_err(&tantivy_dir))?;
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
-    let mut writer = index
-        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
-        .map_err(tantivy_err(&tantivy_dir))?;
-    // Message document frequencies give every token its weight (rare words weigh more).
-    let mut df: HashMap<&str, u32> = HashMap::new();
-    let mut total_messages = 0usize;
-    for p in prepared {
-        for (_, tokens) in &p.messages {
-            total_messages += 1;
-            let mut seen: Vec<&str> = tokens
-                .iter()
-                .filter(|t| !t.wildcard)
-                .map(|t| t.text.as_str())
-                .collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for t in seen {
-                *df.entry(t).or_default() += 1;
-            }
-        }
-    }
-    let weights = DfWeights {
-        n: total_messages as f32,
-        df: &df,
-    };
-    let mut table = TableWriter::default();
-    let mut mid = 0u64;
-    for (aid, p) in prepared.iter().enumerate() {
-        let aid = aid as u64;
-        table.article(&p.id, &p.title, &p.tag, &p.relpath, &p.date);
-        let mut doc = TantivyDocument::default();
-        doc.add_text(fields.body, &p.body_words);
-        doc.add_u64(fields.aid, aid);
-        writer
-            .add_document(doc)
-            .map_err(tantivy_err(&tantivy_dir))?;
-        for (text, tokens) in &p.messages {
-            let total = crate::lookup::unit_weight(tokens, &weights);
-            let lines: Vec<f32> = line_units(text, tokens)
-                .into_iter()
-                .map(|unit| crate::lookup::unit_weight(unit, &weights))
-                .collect();
-            table.message(aid as u32, text, total, &lines);
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.msg, words(tokens));
-            doc.add_u64(fields.mid, mid);
-            writer
-                .add_document(doc)
-                .map_err(tantivy_err(&tantivy_dir))?;
-            mid += 1;
-        }
-    }
-    writer.commit().map_err(tantivy_err(&tantivy_dir))?;
-    writer
-        .wait_merging_threads()
-        .map_err(tantivy_err(&tantivy_dir))?;
-    write_durably(&dir.join(TABLE), &table.finish())?;
-    Ok(total_messages)
 }
 
 struct DfWeights<'a> {
