@@ -230,17 +230,15 @@ impl Linter<'_> {
         };
         if let Some(reason) = reason {
             let at = self.locate(rule, &needle);
-            self.report(
-                Level::Error,
-                LintKind::TypeMismatch {
-                    reason: reason.clone(),
-                },
-                rule.file,
-                at,
-                reason,
-                None,
-            );
+            self.type_mismatch(rule, at, reason);
         }
+    }
+
+    fn type_mismatch(&mut self, rule: &LoadedRule, at: usize, reason: String) {
+        let kind = LintKind::TypeMismatch {
+            reason: reason.clone(),
+        };
+        self.report(Level::Error, kind, rule.file, at, reason, None);
     }
 
     /// Checks that `name` is known and of type `wanted`; `why` says what needs that type.
@@ -256,16 +254,7 @@ impl Linter<'_> {
             Some(ty) if ty != wanted => {
                 let at = self.locate(rule, name);
                 let reason = format!("fact `{name}` is a {ty}; {why}");
-                self.report(
-                    Level::Error,
-                    LintKind::TypeMismatch {
-                        reason: reason.clone(),
-                    },
-                    rule.file,
-                    at,
-                    reason,
-                    None,
-                );
+                self.type_mismatch(rule, at, reason);
             }
             _ => {}
         }
