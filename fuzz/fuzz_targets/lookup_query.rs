@@ -13,7 +13,10 @@ fn rules() -> &'static kbguard::RuleSet {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     for hit in kbguard::lookup::lookup(rules(), None, &text, 5) {
-        assert!(hit.matched.get(hit.matched_span.clone()).is_some(), "span inside the message");
+        assert!(
+            hit.matched.get(hit.matched_span.clone()).is_some(),
+            "span inside the message"
+        );
     }
     let query = kbguard::lookup::Query::new(&text, &kbguard::lookup::Uniform);
     let _ = kbguard::lookup::match_message(&query, &text, &kbguard::lookup::Uniform);

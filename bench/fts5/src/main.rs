@@ -42,7 +42,10 @@ fn build(dir: &Path, db: &Path) -> Result<()> {
         .filter_map(|path| {
             let bytes = std::fs::read(path).ok()?;
             let a = kbguard::article::parse(&bytes).ok()?;
-            let symptoms = a.section("SYMPTOMS").map(|s| s.text.clone()).unwrap_or_default();
+            let symptoms = a
+                .section("SYMPTOMS")
+                .map(|s| s.text.clone())
+                .unwrap_or_default();
             let body: Vec<&str> = a.sections.iter().map(|s| s.text.as_str()).collect();
             Some((a.id.clone(), a.title.clone(), symptoms, body.join("\n")))
         })
@@ -55,14 +58,19 @@ fn build(dir: &Path, db: &Path) -> Result<()> {
     )?;
     let tx = conn.transaction()?;
     {
-        let mut insert = tx.prepare("INSERT INTO kb (id, title, symptoms, body) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut insert =
+            tx.prepare("INSERT INTO kb (id, title, symptoms, body) VALUES (?1, ?2, ?3, ?4)")?;
         for (id, title, symptoms, body) in &articles {
             insert.execute(params![id, title, symptoms, body])?;
         }
     }
     tx.commit()?;
     conn.execute_batch("INSERT INTO kb(kb) VALUES('optimize');")?;
-    eprintln!("indexed {} articles in {:.2} s", articles.len(), start.elapsed().as_secs_f64());
+    eprintln!(
+        "indexed {} articles in {:.2} s",
+        articles.len(),
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -71,7 +79,10 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+        {
             out.push(path);
         }
     }
@@ -103,7 +114,10 @@ fn query(db: &Path, queries: &Path, limit: usize) -> Result<()> {
             stmt.query_map(params![q, limit as i64], |row| row.get::<_, String>(0))?
                 .collect::<std::result::Result<_, _>>()?
         };
-        let hits: Vec<serde_json::Value> = ids.into_iter().map(|id| serde_json::json!({ "id": id })).collect();
+        let hits: Vec<serde_json::Value> = ids
+            .into_iter()
+            .map(|id| serde_json::json!({ "id": id }))
+            .collect();
         writeln!(out, "{}", serde_json::json!({ "hits": hits }))?;
     }
     Ok(())
