@@ -82,7 +82,8 @@ print(f"  ratio kbguard / FTS5: {ki / fi:.2f}   (target: <= 0.5)")
 mem["kb import"] = max(m for _, m in imp["kbguard"])
 mem["FTS5 build"] = max(m for _, m in imp["fts5"])
 size = lambda path: sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-print(f"  on disk: kbguard {size(index) / 1e6:.1f} MB, FTS5 {os.path.getsize(db) / 1e6:.1f} MB")
+live = os.path.join(index, open(os.path.join(index, "CURRENT")).read().strip())
+print(f"  on disk: kbguard {size(live) / 1e6:.1f} MB (live generation), FTS5 {os.path.getsize(db) / 1e6:.1f} MB")
 
 print("== lookup: 600 dev queries (200 per kind), batch, whole process")
 queries = [json.loads(l) for l in open(os.path.join(a.eval, "lookup-dev.jsonl"))]
