@@ -1,0 +1,47 @@
+//! The shipped rule library: enough rules, each tested both ways, each found by its symptom.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+#[test]
+#[ignore = "issue 6 (the curated library) is open: run with --ignored once it has 30 rules"]
+fn the_library_has_at_least_30_rules_each_with_a_triggered_and_a_clear_case() {
+    let home = tempfile::tempdir().unwrap();
+    let rules = common::rules(home.path());
+    assert!(rules.len() >= 30, "only {} rules", rules.len());
+    let out = common::kbguard_in(home.path())
+        .args(["test", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let results: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let mut expects: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for case in results.as_array().unwrap() {
+        assert_eq!(case["actual"]["Ok"], case["expected"], "{case}");
+        expects
+            .entry(case["rule"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(case["expected"].as_str().unwrap().to_string());
+    }
+    for rule in &rules {
+        let id = rule["id"].as_str().unwrap();
+        let cases = expects.get(id).cloned().unwrap_or_default();
+        assert!(
+            cases.contains("Triggered") && cases.contains("Clear"),
+            "{id} has cases {cases:?}"
+        );
+        assert!(
+            !rule["symptoms"].as_array().unwrap().is_empty(),
+            "{id} has no symptoms"
+        );
+    }
+}
+
+#[test]
+fn lookup_finds_each_rules_article_first_for_its_main_symptom() {
+    let home = tempfile::tempdir().unwrap();
+    common::assert_rules_found_by_main_symptom(home.path(), None);
+}
