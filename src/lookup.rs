@@ -384,23 +384,41 @@ pub fn line_units<'t>(message: &str, tokens: &'t [Token]) -> Vec<&'t [Token]> {
 /// A single line of a longer message is weaker evidence than the whole message.
 pub const LINE_FACTOR: f32 = 0.96;
 
-/// Matches a query against a message whole and line by line; the best unit wins.
-pub fn match_message(query: &Query, message: &str, weights: &dyn Weights) -> Option<UnitMatch> {
-    match_message_with(query, message, |unit: &[Token]| unit_weight(unit, weights))
+/// Where the weights of a message's units (the whole message, then each line) come from.
+#[derive(Clone, Copy)]
+pub enum UnitTotals<'a> {
+    /// Computed from token weights.
+    Computed(&'a dyn Weights),
+    /// Stored by the index: the whole message's, and each non-blank line's in order.
+    Stored {
+        /// The whole message's total.
+        whole: f32,
+        /// Each non-blank line's total.
+        lines: &'a [f32],
+    },
 }
 
-/// [`match_message`] with the units' weights supplied (an index stores them precomputed).
-pub fn match_message_with(
-    query: &Query,
-    message: &str,
-    mut unit_total: impl FnMut(&[Token]) -> f32,
-) -> Option<UnitMatch> {
+/// Matches a query against a message whole and line by line; the best unit wins.
+pub fn match_message(query: &Query, message: &str, weights: &dyn Weights) -> Option<UnitMatch> {
+    match_message_with(query, message, UnitTotals::Computed(weights))
+}
+
+/// [`match_message`] with the units' weights from `totals`.
+pub fn match_message_with(query: &Query, message: &str, totals: UnitTotals) -> Option<UnitMatch> {
     let tokens = tokenize(message, true);
-    let mut best = score_unit(query, &tokens, unit_total(&tokens));
+    let whole = match totals {
+        UnitTotals::Computed(weights) => unit_weight(&tokens, weights),
+        UnitTotals::Stored { whole, .. } => whole,
+    };
+    let mut best = score_unit(query, &tokens, whole);
     let lines = line_units(message, &tokens);
     if lines.len() > 1 {
-        for unit in lines {
-            if let Some(mut m) = score_unit(query, unit, unit_total(unit)) {
+        for (i, unit) in lines.into_iter().enumerate() {
+            let total = match totals {
+                UnitTotals::Computed(weights) => unit_weight(unit, weights),
+                UnitTotals::Stored { lines, .. } => lines.get(i).copied().unwrap_or(0.0),
+            };
+            if let Some(mut m) = score_unit(query, unit, total) {
                 m.score *= LINE_FACTOR;
                 if best.as_ref().is_none_or(|b| m.score > b.score) {
                     best = Some(m);
@@ -601,21 +619,11 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
             let Some(message) = archive.table.message(mid as usize) else {
                 continue;
             };
-            let mut line = 0usize;
-            let mut first = true;
-            let m = match_message_with(query, message.text, |_unit| {
-                // Units come whole first, then line by line, as stored.
-                let total = if first {
-                    message.total
-                } else {
-                    message.lines.get(line).copied().unwrap_or(0.0)
-                };
-                if !first {
-                    line += 1;
-                }
-                first = false;
-                total
-            });
+            let totals = UnitTotals::Stored {
+                whole: message.total,
+                lines: &message.lines,
+            };
+            let m = match_message_with(query, message.text, totals);
             if let Some(m) = m {
                 let better = best
                     .get(&message.article)
