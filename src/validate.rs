@@ -18,6 +18,7 @@ use crate::model::{
     Action, CompareOp, Condition, FactType, FactValue, Literal, ProbeRead, Rule, Status,
 };
 use crate::span::Location;
+use crate::version::VersionRange;
 
 /// Whether a problem stops the rules from being used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +87,8 @@ pub enum LintKind {
     TestCommandMismatch,
     /// A `command.<name>` fact no intent argument binds.
     UnboundCommandFact,
+    /// A version range no version satisfies (`4.0, 5.0` where `4.0 || 5.0` was meant).
+    UnsatisfiableRange,
 }
 
 /// A problem `lint` found, with where it is.
@@ -141,6 +144,27 @@ impl Linter<'_> {
             source_code: source.named_source(),
             help,
         });
+    }
+
+    /// Reports a range with an alternative no version satisfies, at the range's text found from
+    /// `from` on in `file`.
+    fn check_range(&mut self, file: usize, from: usize, range: &VersionRange) {
+        if let Some(dead) = range.unsatisfiable_alternative() {
+            let at = self.loaded.files[file]
+                .find_offset(from, &format!("{:?}", range.as_str()))
+                .unwrap_or(from);
+            self.report(
+                Level::Error,
+                LintKind::UnsatisfiableRange,
+                file,
+                at,
+                format!("no version satisfies `{dead}`: comparators joined by `,` must all hold"),
+                Some(format!(
+                    "for \"any of\" write alternatives with `||`, e.g. {:?}",
+                    dead.split(',').map(str::trim).collect::<Vec<_>>().join(" || ")
+                )),
+            );
+        }
     }
 
     /// The offset of `needle` within the rule's text (from its id on), or the rule's offset.
@@ -298,7 +322,8 @@ impl Linter<'_> {
                     self.check_literal(rule, name, ty, *op, literal);
                 }
             }
-            Condition::FactInRange(name, _) => {
+            Condition::FactInRange(name, range) => {
+                self.check_range(rule.file, rule.offset, range);
                 self.expect_type(
                     rule,
                     name,
@@ -442,6 +467,7 @@ impl Linter<'_> {
         }
         for product in &r.applies.products {
             self.check_fact(rule, &product.fact_name(), &bound);
+            self.check_range(rule.file, rule.offset, &product.versions);
         }
         if let Some(when) = &r.when {
             self.check_condition(rule, when, &bound);
@@ -566,6 +592,9 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
             );
         } else {
             articles.insert(&a.id, (record.file, a.date.to_string()));
+        }
+        for product in &a.products {
+            linter.check_range(record.file, 0, &product.versions);
         }
     }
     for rule in &loaded.rules {

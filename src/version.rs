@@ -177,6 +177,102 @@ impl VersionRange {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The first alternative (as written) that no version satisfies, such as `4.0, 5.0`: its
+    /// comparators must all hold, and an author who meant "either" wrote `,` for `||`.
+    pub fn unsatisfiable_alternative(&self) -> Option<&str> {
+        // INVARIANT: `text` splits on `||` into exactly the parsed alternatives, in order.
+        self.text
+            .split("||")
+            .zip(&self.alternatives)
+            .find(|(_, alt)| !Interval::of(alt).is_inhabited())
+            .map(|(text, _)| text.trim())
+    }
+}
+
+/// One end of an interval of versions: the bound and whether it belongs to the interval.
+type End = Option<(Version, bool)>;
+
+/// The versions an alternative admits, as an interval (every comparator is one, and
+/// intervals intersect into one).
+struct Interval {
+    low: End,
+    high: End,
+}
+
+impl Interval {
+    fn of(comparators: &[Comparator]) -> Interval {
+        let mut interval = Interval {
+            low: None,
+            high: None,
+        };
+        for c in comparators {
+            let bound = Version::from_parts(c.bound.clone());
+            let (low, high) = match c.op {
+                Op::Exact => (Some((bound.clone(), true)), Some((bound, true))),
+                Op::Greater => (Some((bound, false)), None),
+                Op::GreaterEq => (Some((bound, true)), None),
+                Op::Less => (None, Some((bound, false))),
+                Op::LessEq => (None, Some((bound, true))),
+                Op::Prefix => {
+                    // `5.5` is [5.5, 5.6); a last part at u32::MAX has no successor.
+                    let mut next = c.bound.clone();
+                    let high = match next.last_mut().and_then(|n| n.checked_add(1)) {
+                        Some(incremented) => {
+                            if let Some(last) = next.last_mut() {
+                                *last = incremented;
+                            }
+                            Some((Version::from_parts(next), false))
+                        }
+                        None => None,
+                    };
+                    (Some((bound, true)), high)
+                }
+            };
+            interval.raise_low(low);
+            interval.lower_high(high);
+        }
+        interval
+    }
+
+    fn raise_low(&mut self, low: End) {
+        if let Some((v, inclusive)) = low {
+            let tighter = match &self.low {
+                None => true,
+                Some((current, current_inclusive)) => {
+                    v > *current || (v == *current && *current_inclusive && !inclusive)
+                }
+            };
+            if tighter {
+                self.low = Some((v, inclusive));
+            }
+        }
+    }
+
+    fn lower_high(&mut self, high: End) {
+        if let Some((v, inclusive)) = high {
+            let tighter = match &self.high {
+                None => true,
+                Some((current, current_inclusive)) => {
+                    v < *current || (v == *current && *current_inclusive && !inclusive)
+                }
+            };
+            if tighter {
+                self.high = Some((v, inclusive));
+            }
+        }
+    }
+
+    /// Some version lies inside. Versions are dense enough (any number of parts) that an
+    /// interval with `low < high` always holds one, e.g. `low.0.1`.
+    fn is_inhabited(&self) -> bool {
+        match (&self.low, &self.high) {
+            (Some((low, low_in)), Some((high, high_in))) => {
+                low < high || (low == high && *low_in && *high_in)
+            }
+            _ => true,
+        }
+    }
 }
 
 fn parse_comparator(text: &str) -> Result<Option<Comparator>, VersionError> {
@@ -269,6 +365,32 @@ impl fmt::Display for VersionRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_no_version_satisfies_are_named() {
+        let dead = |r: &str| {
+            r.parse::<VersionRange>()
+                .unwrap()
+                .unsatisfiable_alternative()
+                .map(str::to_string)
+        };
+        assert_eq!(dead("4.0, 5.0").as_deref(), Some("4.0, 5.0"));
+        assert_eq!(dead("5.5 || >=6, <6").as_deref(), Some(">=6, <6"));
+        assert_eq!(dead(">5.5, <=5.5").as_deref(), Some(">5.5, <=5.5"));
+        assert_eq!(dead("=5.5, 5.6").as_deref(), Some("=5.5, 5.6"));
+        for fine in [
+            "4.0 || 5.0 || 5.5",
+            ">=5.5.2448, <5.5.2650",
+            "5.5, <5.5.2653",
+            ">=5.5, <=5.5",
+            "5.0, >=5.0.1458",
+            ">5.5, <5.5.1",
+            "*",
+            "4294967295",
+        ] {
+            assert_eq!(dead(fine), None, "{fine}");
+        }
+    }
 
     fn v(s: &str) -> Version {
         s.parse().unwrap()

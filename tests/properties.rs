@@ -52,6 +52,32 @@ proptest! {
     }
 
     #[test]
+    fn a_range_called_unsatisfiable_contains_no_version(
+        comparators in prop::collection::vec((0usize..6, version()), 1..4),
+        probes in prop::collection::vec(version(), 1..40),
+    ) {
+        const OPS: [&str; 6] = [">=", ">", "<=", "<", "=", ""];
+        let text: Vec<String> = comparators.iter().map(|(op, v)| format!("{}{v}", OPS[*op])).collect();
+        let range: VersionRange = text.join(", ").parse().unwrap();
+        // Each bound, and each bound's neighbours, are the versions most likely to sit inside.
+        let mut candidates = probes;
+        for (_, v) in &comparators {
+            let mut parts = v.parts().to_vec();
+            candidates.push(v.clone());
+            parts.push(1);
+            candidates.push(Version::from_parts(parts.clone()));
+            parts.pop();
+            if let Some(last) = parts.last_mut() {
+                *last += 1;
+            }
+            candidates.push(Version::from_parts(parts));
+        }
+        if let Some(v) = candidates.iter().find(|v| range.contains(v)) {
+            prop_assert_eq!(range.unsatisfiable_alternative(), None, "{} contains {}", range.as_str(), v);
+        }
+    }
+
+    #[test]
     fn flag_and_program_normalisation_is_idempotent(arg in "[-/]{0,2}[A-Za-z][A-Za-z0-9_]{0,8}([:=][a-z.]{0,5})?") {
         if let Some(flag) = normalize_flag(&arg) {
             prop_assert_eq!(normalize_flag(&format!("-{flag}")), Some(flag.clone()));
