@@ -66,10 +66,14 @@ fn content_hash(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// The layout of the cached rules; bump whenever a model type changes shape, since postcard
+/// is not self-describing and a cache from another layout must not be decoded.
+const LAYOUT: u32 = 2;
+
 fn identity(origins: &[Origin]) -> String {
     let embedded = origins.contains(&Origin::Embedded);
     format!(
-        "{}+{}",
+        "{}+{LAYOUT}+{}",
         env!("CARGO_PKG_VERSION"),
         if embedded { EMBEDDED_HASH } else { 0 }
     )

@@ -592,6 +592,7 @@ mod tests {
                 flags: vec!["-patch".into()],
                 forbidden: vec![],
                 args: vec![],
+                options: vec![],
             }),
             when: Some(Condition::All(vec![
                 Condition::FactEquals("cluster.node".into(), Literal::Bool(true)),
@@ -716,6 +717,7 @@ mod tests {
                 pattern: "*.edb".into(),
                 bind: Some("database".into()),
             }],
+            options: vec![],
         });
         rule.when = Some(Condition::Compare {
             left: "volume.free:{command.database}".into(),

@@ -41,12 +41,6 @@ impl Command {
             positionals,
         })
     }
-
-    /// True when the command carries the flag (given in any spelling).
-    pub fn has_flag(&self, flag: &str) -> bool {
-        let wanted = normalize_flag(flag).unwrap_or_else(|| flag.to_ascii_lowercase());
-        self.flags.contains(&wanted)
-    }
 }
 
 /// The program name without directory, case or Windows executable extension.
@@ -90,28 +84,90 @@ pub enum IntentMatch {
     Differs(String),
 }
 
+/// A command's arguments as one intent reads them: its value options are taken out before the
+/// rest is split into flags and positionals, so `/tD:\x.edb` is the option `t`, not a path.
+struct IntentView<'c> {
+    flags: Vec<String>,
+    positionals: Vec<&'c str>,
+    bindings: Vec<(String, String)>,
+}
+
+impl<'c> IntentView<'c> {
+    fn new(intent: &Intent, command: &'c Command) -> IntentView<'c> {
+        let mut options: Vec<(String, Option<&String>)> = intent
+            .options
+            .iter()
+            .filter_map(|o| Some((normalize_flag(&o.flag)?, o.bind.as_ref())))
+            .collect();
+        // Longest name first, so an option `ts` is not read as `t` with value `s...`.
+        options.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        let mut view = IntentView {
+            flags: Vec::new(),
+            positionals: Vec::new(),
+            bindings: Vec::new(),
+        };
+        for arg in command.argv.iter().skip(1) {
+            if let Some((name, bind, value)) = options
+                .iter()
+                .find_map(|(name, bind)| Some((name, bind, option_value(arg, name)?)))
+            {
+                view.flags.push(name.clone());
+                if let (Some(bind), false) = (bind, value.is_empty()) {
+                    view.bindings.push(((*bind).clone(), value.to_string()));
+                }
+            } else if let Some(flag) = normalize_flag(arg) {
+                view.flags.push(flag);
+            } else {
+                view.positionals.push(arg);
+            }
+        }
+        view
+    }
+
+    fn has_flag(&self, flag: &str) -> bool {
+        let wanted = normalize_flag(flag).unwrap_or_else(|| flag.to_ascii_lowercase());
+        self.flags.contains(&wanted)
+    }
+}
+
+/// The value of option `name` (normalised) in `arg`, glued on or after `:` / `=`; `None` when
+/// `arg` is not that option.
+pub fn option_value<'a>(arg: &'a str, name: &str) -> Option<&'a str> {
+    if !arg.starts_with(['-', '/']) {
+        return None;
+    }
+    let body = arg.trim_start_matches(['-', '/']);
+    let head = body.get(..name.len())?;
+    if name.is_empty() || !head.eq_ignore_ascii_case(name) {
+        return None;
+    }
+    let rest = &body[name.len()..];
+    Some(rest.strip_prefix([':', '=']).unwrap_or(rest))
+}
+
 /// Matches a command against an intent.
 pub fn match_intent(intent: &Intent, command: &Command) -> IntentMatch {
     let program = normalize_program(&intent.program);
     if command.program != program {
         return IntentMatch::Differs(format!("the program is not {}", intent.program));
     }
-    if let Some(missing) = intent.flags.iter().find(|f| !command.has_flag(f)) {
+    let view = IntentView::new(intent, command);
+    if let Some(missing) = intent.flags.iter().find(|f| !view.has_flag(f)) {
         return IntentMatch::Differs(format!("flag {missing} is not given"));
     }
-    if let Some(present) = intent.forbidden.iter().find(|f| command.has_flag(f)) {
+    if let Some(present) = intent.forbidden.iter().find(|f| view.has_flag(f)) {
         return IntentMatch::Differs(format!("flag {present} is given"));
     }
-    let mut bindings = Vec::new();
+    let mut bindings = view.bindings;
     for pattern in &intent.args {
-        match command
+        match view
             .positionals
             .iter()
             .find(|arg| glob_matches(&pattern.pattern, arg))
         {
             Some(arg) => {
                 if let Some(bind) = &pattern.bind {
-                    bindings.push((bind.clone(), arg.clone()));
+                    bindings.push((bind.clone(), arg.to_string()));
                 }
             }
             None => {
@@ -162,7 +218,34 @@ mod tests {
             flags: flags.iter().map(|s| s.to_string()).collect(),
             forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
             args: vec![],
+            options: vec![],
         }
+    }
+
+    #[test]
+    fn value_options_are_flags_with_their_value_bound() {
+        let mut i = intent("eseutil", &["/d", "/t"], &[]);
+        i.options = vec![crate::model::ValueOption {
+            flag: "/t".into(),
+            bind: Some("tempdb".into()),
+        }];
+        let bound_by = |i: &Intent, c: &str| match match_intent(i, &cmd(c)) {
+            IntentMatch::Matches { bindings } => Some(bindings),
+            IntentMatch::Differs(_) => None,
+        };
+        let bound = |c: &str| bound_by(&i, c);
+        let one = |v: &str| Some(vec![("tempdb".to_string(), v.to_string())]);
+        assert_eq!(bound("eseutil /d priv.edb /tD:\\tmp.edb"), one("D:\\tmp.edb"));
+        assert_eq!(bound("ESEUTIL /D priv.edb -T:\\\\srv\\x.edb"), one("\\\\srv\\x.edb"));
+        assert_eq!(bound("eseutil /d priv.edb /t=tmp.edb"), one("tmp.edb"));
+        assert_eq!(bound("eseutil /d priv.edb /t"), Some(vec![]));
+        assert_eq!(bound("eseutil /d priv.edb"), None);
+        // Without the option declared, `/tD:\x` is a path, as before.
+        let plain = intent("eseutil", &["/d"], &["/t"]);
+        assert!(bound_by(&plain, "eseutil /d /tD:\\x.edb").is_some());
+        assert_eq!(option_value("/ispriv", "ispriv"), Some(""));
+        assert_eq!(option_value("priv.edb", "t"), None);
+        assert_eq!(option_value("/é", "t"), None);
     }
 
     #[test]

@@ -318,6 +318,23 @@ pub struct Intent {
     /// Positional-argument patterns that must each match some positional argument.
     #[serde(default)]
     pub args: Vec<ArgPattern>,
+    /// Options that carry their value in the same argument, as eseutil's `/tD:\tmp.edb`.
+    #[serde(default)]
+    pub options: Vec<ValueOption>,
+}
+
+/// An option whose value is glued to its name (`/tD:\tmp.edb`, `/t:x`, `-t=x`).
+///
+/// Such an argument counts as the flag (so `flags` and `forbidden` can name it) and is neither a
+/// path nor a positional argument; its value, when not empty, becomes the fact `command.<bind>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueOption {
+    /// The option's name in any flag spelling, e.g. `/t`.
+    pub flag: String,
+    /// Fact name suffix to bind the value to.
+    #[serde(default)]
+    pub bind: Option<String>,
 }
 
 /// A pattern over positional arguments (`*` and `?` wildcards, case-insensitive), optionally

@@ -452,18 +452,21 @@ impl Linter<'_> {
             let bad_flag = intent.flags.iter().chain(&intent.forbidden).find(|f| {
                 normalize_flag(f).is_none() && (f.is_empty() || f.starts_with(['-', '/']))
             });
-            if intent.program.trim().is_empty() || bad_flag.is_some() {
+            // An option's name must be a flag: its value is what follows the name.
+            let bad_option = intent.options.iter().find(|o| normalize_flag(&o.flag).is_none());
+            if intent.program.trim().is_empty() || bad_flag.is_some() || bad_option.is_some() {
                 let at = self.locate(rule, "intent");
                 self.report(
                     Level::Error,
                     LintKind::BadIntent,
                     rule.file,
                     at,
-                    "intent needs a program name and non-empty flags".into(),
+                    "intent needs a program name, and flags and options that are flags (`/t`, `-patch`)".into(),
                     None,
                 );
             }
             bound.extend(intent.args.iter().filter_map(|a| a.bind.clone()));
+            bound.extend(intent.options.iter().filter_map(|o| o.bind.clone()));
         }
         for product in &r.applies.products {
             self.check_fact(rule, &product.fact_name(), &bound);

@@ -4,8 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(
-    |input: (Vec<String>, String, Vec<String>, Vec<String>, Vec<String>)| {
-        let (argv, program, flags, forbidden, patterns) = input;
+    |input: (Vec<String>, String, Vec<String>, Vec<String>, Vec<String>, Vec<String>)| {
+        let (argv, program, flags, forbidden, patterns, options) = input;
         let intent = kbguard::model::Intent {
             program,
             flags,
@@ -15,6 +15,13 @@ fuzz_target!(
                 .map(|pattern| kbguard::model::ArgPattern {
                     pattern,
                     bind: Some("x".into()),
+                })
+                .collect(),
+            options: options
+                .into_iter()
+                .map(|flag| kbguard::model::ValueOption {
+                    flag,
+                    bind: Some("v".into()),
                 })
                 .collect(),
         };
