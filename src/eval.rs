@@ -344,6 +344,11 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
     }
 }
 
+/// A rule's regular expression, compiled with a size limit so no pattern can exhaust memory.
+pub(crate) fn compile_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    RegexBuilder::new(pattern).size_limit(1 << 20).build()
+}
+
 fn in_range(scope: &Scope, name: &str, range: &crate::version::VersionRange) -> Trace {
     let value = match scope.lookup(name).map(|f| f.value) {
         Some(FactValue::Version(v)) => Tri::from(range.contains(&v)),
@@ -410,8 +415,7 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             Trace::leaf(format!("{var} == {expected:?}"), value, vec![env_use(var)])
         }
         Condition::EnvMatches(var, pattern) => {
-            let regex = RegexBuilder::new(pattern).size_limit(1 << 20).build();
-            let value = match (env(var), regex) {
+            let value = match (env(var), compile_pattern(pattern)) {
                 // lint rejects bad patterns; one that slipped through cannot decide anything.
                 (_, Err(_)) | (EnvValue::Unknown, _) => Tri::Unknown,
                 (EnvValue::Unset, _) => Tri::False,
@@ -421,6 +425,17 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
                 format!("{var} matches /{pattern}/"),
                 value,
                 vec![env_use(var)],
+            )
+        }
+        Condition::FactMatches(name, pattern) => {
+            let value = match (scope.lookup(name), compile_pattern(pattern)) {
+                (None, _) | (_, Err(_)) => Tri::Unknown,
+                (Some(fact), Ok(re)) => Tri::from(re.is_match(&fact.value.to_string())),
+            };
+            Trace::leaf(
+                format!("{name} matches /{pattern}/"),
+                value,
+                vec![scope.fact_use(name)],
             )
         }
         Condition::FactEquals(name, literal) => compare(scope, name, CompareOp::Eq, literal),
@@ -764,6 +779,30 @@ mod tests {
         let unknown = run(&rule, &with_facts(&[]), &cmd);
         assert_eq!(unknown.outcome, Outcome::Unknown);
         assert!(unknown.deciding_facts.contains(&format!("file.size:{db}")));
+    }
+
+    #[test]
+    fn fact_matches_reads_bound_option_values() {
+        let mut rule = space_rule();
+        if let Some(intent) = rule.intent.as_mut() {
+            intent.options = vec![crate::model::ValueOption {
+                flag: "/t".into(),
+                bind: Some("tempdb".into()),
+            }];
+            intent.flags.push("/t".into());
+        }
+        rule.when = Some(Condition::FactMatches(
+            "command.tempdb".into(),
+            r"^(\\\\|//)".into(),
+        ));
+        let facts = with_facts(&[]);
+        let outcome = |cmd: &str| run(&rule, &facts, cmd).outcome;
+        assert_eq!(
+            outcome(r"eseutil /d priv.edb /t\\srv\x\t.edb"),
+            Outcome::Triggered
+        );
+        assert_eq!(outcome(r"eseutil /d priv.edb /tD:\t.edb"), Outcome::Clear);
+        assert_eq!(outcome("eseutil /d priv.edb"), Outcome::NotApplicable);
     }
 
     #[cfg(unix)]

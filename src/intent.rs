@@ -235,8 +235,14 @@ mod tests {
         };
         let bound = |c: &str| bound_by(&i, c);
         let one = |v: &str| Some(vec![("tempdb".to_string(), v.to_string())]);
-        assert_eq!(bound("eseutil /d priv.edb /tD:\\tmp.edb"), one("D:\\tmp.edb"));
-        assert_eq!(bound("ESEUTIL /D priv.edb -T:\\\\srv\\x.edb"), one("\\\\srv\\x.edb"));
+        assert_eq!(
+            bound("eseutil /d priv.edb /tD:\\tmp.edb"),
+            one("D:\\tmp.edb")
+        );
+        assert_eq!(
+            bound("ESEUTIL /D priv.edb -T:\\\\srv\\x.edb"),
+            one("\\\\srv\\x.edb")
+        );
         assert_eq!(bound("eseutil /d priv.edb /t=tmp.edb"), one("tmp.edb"));
         assert_eq!(bound("eseutil /d priv.edb /t"), Some(vec![]));
         assert_eq!(bound("eseutil /d priv.edb"), None);

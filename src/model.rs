@@ -367,6 +367,9 @@ pub enum Condition {
     EnvEquals(String, String),
     /// The environment variable matches the regular expression.
     EnvMatches(String, String),
+    /// The fact, written as text, matches the regular expression (e.g. a bound path that is a
+    /// UNC path: `^\\\\`).
+    FactMatches(String, String),
     /// The fact equals the value.
     FactEquals(String, Literal),
     /// The fact compares with the value (`Lt`, `Le`, `Gt`, `Ge`, `Eq`, `Ne`).

@@ -418,7 +418,7 @@ pub fn describe_condition(cond: &Condition) -> String {
         Condition::EnvSet(v) => format!("{v} is set"),
         Condition::EnvUnset(v) => format!("{v} is not set"),
         Condition::EnvEquals(v, x) => format!("{v} == {x:?}"),
-        Condition::EnvMatches(v, x) => format!("{v} matches /{x}/"),
+        Condition::EnvMatches(v, x) | Condition::FactMatches(v, x) => format!("{v} matches /{x}/"),
         Condition::FactEquals(n, l) => format!("{n} == {l}"),
         Condition::FactCompare(n, op, l) => format!("{n} {} {l}", op.symbol()),
         Condition::FactInRange(n, r) => format!("{n} in {r}"),

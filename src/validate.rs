@@ -161,7 +161,10 @@ impl Linter<'_> {
                 format!("no version satisfies `{dead}`: comparators joined by `,` must all hold"),
                 Some(format!(
                     "for \"any of\" write alternatives with `||`, e.g. {:?}",
-                    dead.split(',').map(str::trim).collect::<Vec<_>>().join(" || ")
+                    dead.split(',')
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(" || ")
                 )),
             );
         }
@@ -293,11 +296,11 @@ impl Linter<'_> {
             }
             Condition::Not(inner) => self.check_condition(rule, inner, bound),
             Condition::EnvSet(_) | Condition::EnvUnset(_) | Condition::EnvEquals(..) => {}
-            Condition::EnvMatches(_, pattern) => {
-                if let Err(err) = regex::RegexBuilder::new(pattern)
-                    .size_limit(1 << 20)
-                    .build()
-                {
+            Condition::EnvMatches(_, pattern) | Condition::FactMatches(_, pattern) => {
+                if let Condition::FactMatches(name, _) = cond {
+                    self.check_fact(rule, name, bound);
+                }
+                if let Err(err) = crate::eval::compile_pattern(pattern) {
                     let at = self.locate(rule, &format!("{pattern:?}"));
                     let reason = err.to_string();
                     self.report(
@@ -453,7 +456,10 @@ impl Linter<'_> {
                 normalize_flag(f).is_none() && (f.is_empty() || f.starts_with(['-', '/']))
             });
             // An option's name must be a flag: its value is what follows the name.
-            let bad_option = intent.options.iter().find(|o| normalize_flag(&o.flag).is_none());
+            let bad_option = intent
+                .options
+                .iter()
+                .find(|o| normalize_flag(&o.flag).is_none());
             if intent.program.trim().is_empty() || bad_flag.is_some() || bad_option.is_some() {
                 let at = self.locate(rule, "intent");
                 self.report(
