@@ -20,8 +20,9 @@ use crate::model::Rule;
 use crate::ruleset::RuleSet;
 use crate::span::SourceFile;
 
-/// Bumped whenever the cached form changes.
-const FORMAT: u32 = 1;
+/// Bumped whenever the cached form changes (postcard is not self-describing: a cache of another
+/// shape must not be decoded). 2: intents gained value options.
+const FORMAT: u32 = 2;
 /// A file modified less than this long before the cache was written is re-hashed.
 const RACY_NANOS: u128 = 2_000_000_000;
 
@@ -66,14 +67,10 @@ fn content_hash(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// The layout of the cached rules; bump whenever a model type changes shape, since postcard
-/// is not self-describing and a cache from another layout must not be decoded.
-const LAYOUT: u32 = 2;
-
 fn identity(origins: &[Origin]) -> String {
     let embedded = origins.contains(&Origin::Embedded);
     format!(
-        "{}+{LAYOUT}+{}",
+        "{}+{}",
         env!("CARGO_PKG_VERSION"),
         if embedded { EMBEDDED_HASH } else { 0 }
     )
@@ -114,9 +111,9 @@ fn cache_path(dir: &Path, origins: &[Origin]) -> PathBuf {
 /// for evaluation only: they have no source text (their locations read 1:1), and their rules
 /// no test cases or symptoms.
 pub fn load(origins: &[Origin], dir: &Path) -> RuleSet {
-    // The embedded set alone loads in about a millisecond: no cache needed.
-    let from_files = origins.iter().any(|o| matches!(o, Origin::Path(_)));
-    let Some(files) = current_files(origins).filter(|_| from_files) else {
+    // The embedded set is cached too: parsing and linting it costs milliseconds, most of them
+    // spent on test cases a preflight never reads. Its stamp is the build's content hash.
+    let Some(files) = current_files(origins) else {
         return RuleSet::load(origins);
     };
     let path = cache_path(dir, origins);
