@@ -439,7 +439,9 @@ pub fn match_symptom(query: &Query, symptom: &Symptom, weights: &dyn Weights) ->
     });
     match best {
         Some(mut m) if code_hit => {
-            m.score = (m.score + 0.1).min(1.0);
+            // A tenth of the way to a perfect score: never past it, so a code cannot lift an
+            // incomplete match level with a complete one.
+            m.score += 0.1 * (1.0 - m.score);
             Some(m)
         }
         None if code_hit => Some(UnitMatch {
