@@ -188,6 +188,19 @@ impl Scope<'_> {
         }
     }
 
+    /// A family fact for a reader: its resolved name and, when known, its value
+    /// (`volume.free:C:\ (2254857830)`); other names as written.
+    fn shown(&self, name: &str) -> String {
+        if !name.contains('{') {
+            return name.to_string();
+        }
+        let resolved = self.resolve(name).unwrap_or_else(|| name.to_string());
+        match self.lookup(name) {
+            Some(fact) => format!("{resolved} ({})", fact.value),
+            None => resolved,
+        }
+    }
+
     fn fact_use(&self, name: &str) -> FactUse {
         if let Some(var) = name.strip_prefix(ENV_PREFIX) {
             if self.facts.env_var(var) == EnvValue::Unset {
@@ -464,7 +477,12 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
                 format!(" × {percent}%")
             };
             Trace::leaf(
-                format!("{left} {} {right}{scale}", op.symbol()),
+                format!(
+                    "{} {} {}{scale}",
+                    scope.shown(left),
+                    op.symbol(),
+                    scope.shown(right)
+                ),
                 value,
                 vec![scope.fact_use(left), scope.fact_use(right)],
             )
@@ -499,7 +517,7 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
 }
 
 fn compare(scope: &Scope, name: &str, op: CompareOp, literal: &Literal) -> Trace {
-    let label = format!("{name} {} {literal}", op.symbol());
+    let label = format!("{} {} {literal}", scope.shown(name), op.symbol());
     let value = match scope.lookup(name) {
         None => Tri::Unknown,
         Some(fact) => {

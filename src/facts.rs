@@ -32,6 +32,11 @@ pub const BUILTIN_FACTS: &[(&str, FactType, &str)] = &[
         "Operating-system (kernel) version, where it can be read.",
     ),
     ("host.name", FactType::Str, "The host's name."),
+    (
+        "host.cwd",
+        FactType::Str,
+        "The folder kbguard runs in, which `kbguard run` gives the command as its working folder (eseutil /d builds its temporary database there).",
+    ),
 ];
 
 /// Fact families: facts that take an argument, written `family:argument`
@@ -591,6 +596,12 @@ pub fn probe_local(catalogue: &Catalogue) -> FactSet {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     if !host.is_empty() {
         set.insert("host.name", builtin(FactValue::Str(host)));
+    }
+    if let Some(cwd) = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.into_os_string().into_string().ok())
+    {
+        set.insert("host.cwd", builtin(FactValue::Str(cwd)));
     }
     let vars: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))

@@ -323,7 +323,8 @@ fn the_whole_archive_imports_and_answers_known_queries() {
     // Known query / article pairs, pasted cleanly and with noise.
     let cases = [
         ("Reason: JET_errKeyDuplicate", "Q178311"),
-        ("The private store could not be updated", "Q178311"),
+        // Several articles share this opening; the reason names the one.
+        ("The private store could not be updated. Reason : DS_E_COMMUNICATIONS_PROBLEM", "Q162354"),
         ("2026-11-25 03:12:44 EXNODE1 ERROR the private store could not be updated reason: jet_errkeyduplicate", "Q178311"),
         ("MemMaker cannot run on this computer. To use MemMaker, you must have MS-DOS", "Q100004"),
         ("I get this: Run-Time error '326': Resource with identifier '101' not found", "Q190477"),

@@ -307,6 +307,9 @@ fn facts_show_each_source() {
     let v = json_of(&out);
     assert_eq!(v["host"], "local");
     assert_eq!(v["facts"]["os.family"]["source"], "built-in probe");
+    // The working folder, where tools such as eseutil put temporary files.
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(v["facts"]["host.cwd"]["value"], cwd.to_str().unwrap());
     assert_eq!(v["facts"]["cluster.node"]["value"], true);
     assert_eq!(v["facts"]["cluster.node"]["source"], "--set");
     assert!(v["unknown"]
@@ -473,7 +476,8 @@ fn lookup_finds_q178311_first() {
             "--json",
             "--limit",
             "3",
-            "2026-11-25 03:12 EXNODE1 the PRIVATE STORE could not be updated",
+            // Several isinteg articles open with this sentence; the reason picks Q178311.
+            "2026-11-25 03:12 EXNODE1 the PRIVATE STORE could not be updated reason: jet_errkeyduplicate",
         ])
         .assert()
         .code(0)
@@ -486,7 +490,7 @@ fn lookup_finds_q178311_first() {
     assert_eq!(v["hits"][0]["rules"][0], RULE_ID);
     assert_eq!(
         v["hits"][0]["matched_part"],
-        "The private store could not be updated"
+        "The private store could not be updated\nReason: JET_errKeyDuplicate"
     );
     kbguard()
         .args(["lookup", "completely unrelated words"])
