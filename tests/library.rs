@@ -5,7 +5,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
-#[ignore = "issue 6 (the curated library) is open: run with --ignored once it has 30 rules"]
 fn the_library_has_at_least_30_rules_each_with_a_triggered_and_a_clear_case() {
     let home = tempfile::tempdir().unwrap();
     let rules = common::rules(home.path());
