@@ -6,7 +6,7 @@
 //! rewards covering the message, in order, more than covering the query, so surrounding log
 //! noise costs little.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
@@ -405,13 +405,22 @@ pub fn match_message(query: &Query, message: &str, weights: &dyn Weights) -> Opt
 
 /// [`match_message`] with the units' weights from `totals`.
 pub fn match_message_with(query: &Query, message: &str, totals: UnitTotals) -> Option<UnitMatch> {
-    let tokens = tokenize(message, true);
+    match_tokens(query, message, &tokenize(message, true), totals)
+}
+
+/// [`match_message_with`] over the message's tokens, already made.
+fn match_tokens(
+    query: &Query,
+    message: &str,
+    tokens: &[Token],
+    totals: UnitTotals,
+) -> Option<UnitMatch> {
     let whole = match totals {
-        UnitTotals::Computed(weights) => unit_weight(&tokens, weights),
+        UnitTotals::Computed(weights) => unit_weight(tokens, weights),
         UnitTotals::Stored { whole, .. } => whole,
     };
-    let mut best = score_unit(query, &tokens, whole);
-    let lines = line_units(message, &tokens);
+    let mut best = score_unit(query, tokens, whole);
+    let lines = line_units(message, tokens);
     if lines.len() > 1 {
         for (i, unit) in lines.into_iter().enumerate() {
             let total = match totals {
@@ -431,12 +440,22 @@ pub fn match_message_with(query: &Query, message: &str, totals: UnitTotals) -> O
 
 /// Matches a query against a symptom: its message, and its codes as whole tokens.
 pub fn match_symptom(query: &Query, symptom: &Symptom, weights: &dyn Weights) -> Option<UnitMatch> {
+    let codes: Vec<String> = symptom.codes.iter().map(|c| c.to_lowercase()).collect();
+    with_codes(
+        query,
+        match_message(query, &symptom.message, weights),
+        &codes,
+    )
+}
+
+/// A message match adjusted by the symptom's (lowercased) codes: weak matches dropped, a code
+/// in the query lifting the match, or standing alone for one.
+fn with_codes(query: &Query, best: Option<UnitMatch>, codes: &[String]) -> Option<UnitMatch> {
     const MIN_SCORE: f32 = 0.3;
-    let best = match_message(query, &symptom.message, weights).filter(|m| m.score >= MIN_SCORE);
-    let code_hit = symptom.codes.iter().any(|code| {
-        let code = code.to_lowercase();
-        query.tokens.iter().any(|t| t.text == code)
-    });
+    let best = best.filter(|m| m.score >= MIN_SCORE);
+    let code_hit = codes
+        .iter()
+        .any(|code| query.tokens.iter().any(|t| t.text == *code));
     match best {
         Some(mut m) if code_hit => {
             // A tenth of the way to a perfect score: never past it, so a code cannot lift an
@@ -488,80 +507,145 @@ pub struct Hit {
     pub workaround: Option<String>,
 }
 
-/// Looks a query up in the curated rules and article records.
-pub fn lookup_curated(
-    set: &RuleSet,
-    query: &Query,
-    weights: &dyn Weights,
-    limit: usize,
-) -> Vec<Hit> {
-    let mut hits: BTreeMap<String, Hit> = BTreeMap::new();
-    let mut rules_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for loaded in &set.loaded.rules {
-        for kb in &loaded.rule.kb {
-            rules_of
-                .entry(&kb.id)
-                .or_default()
-                .push(loaded.rule.id.clone());
+/// One curated symptom, prepared once for many queries.
+struct CuratedSymptom {
+    id: String,
+    title: String,
+    source: HitSource,
+    rules: Vec<String>,
+    message: String,
+    codes: Vec<String>,
+    workaround: Option<String>,
+    tokens: Vec<Token>,
+    whole: f32,
+    lines: Vec<f32>,
+    // The message's words and whether it holds a hexadecimal value: a query sharing neither
+    // (nor a code) cannot align with it, so it is skipped without aligning.
+    words: HashSet<String>,
+    has_hex: bool,
+}
+
+/// The curated rules' and article records' symptoms, tokenised and weighed once so that a batch
+/// of queries does not redo it per query.
+pub struct Curated {
+    symptoms: Vec<CuratedSymptom>,
+}
+
+impl Curated {
+    /// Prepares the symptoms of `set` under `weights` (the archive's, or uniform without one).
+    pub fn new(set: &RuleSet, weights: &dyn Weights) -> Curated {
+        let mut rules_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for loaded in &set.loaded.rules {
+            for kb in &loaded.rule.kb {
+                rules_of
+                    .entry(&kb.id)
+                    .or_default()
+                    .push(loaded.rule.id.clone());
+            }
         }
+        let titles: BTreeMap<&str, &str> = set
+            .loaded
+            .articles
+            .iter()
+            .map(|a| (a.article.id.as_str(), a.article.title.as_str()))
+            .collect();
+        let prepare = |id: &str, title: &str, source, symptom: &Symptom, workaround| {
+            let tokens = tokenize(&symptom.message, true);
+            let lines = line_units(&symptom.message, &tokens)
+                .into_iter()
+                .map(|unit| unit_weight(unit, weights))
+                .collect();
+            CuratedSymptom {
+                id: id.to_string(),
+                title: title.to_string(),
+                source,
+                rules: rules_of.get(id).cloned().unwrap_or_default(),
+                message: symptom.message.clone(),
+                codes: symptom.codes.iter().map(|c| c.to_lowercase()).collect(),
+                workaround,
+                whole: unit_weight(&tokens, weights),
+                lines,
+                words: tokens
+                    .iter()
+                    .filter(|t| !t.wildcard)
+                    .map(|t| t.text.clone())
+                    .collect(),
+                has_hex: tokens.iter().any(|t| is_hex_value(&t.text)),
+                tokens,
+            }
+        };
+        let no_facts = FactSet::remote();
+        let mut symptoms = Vec::new();
+        for loaded in &set.loaded.rules {
+            let rule = &loaded.rule;
+            let workaround = render_template(&rule.workaround.text, &no_facts).text;
+            for kb in &rule.kb {
+                let title = titles.get(kb.id.as_str()).copied().unwrap_or(&rule.title);
+                for symptom in &rule.symptoms {
+                    symptoms.push(prepare(
+                        &kb.id,
+                        title,
+                        HitSource::Rule,
+                        symptom,
+                        Some(workaround.clone()),
+                    ));
+                }
+            }
+        }
+        for record in &set.loaded.articles {
+            let a = &record.article;
+            for symptom in &a.symptoms {
+                symptoms.push(prepare(&a.id, &a.title, HitSource::Kb, symptom, None));
+            }
+        }
+        Curated { symptoms }
     }
-    let mut offer =
-        |id: &str, title: &str, source: HitSource, symptom: &Symptom, workaround: Option<&str>| {
-            let Some(m) = match_symptom(query, symptom, weights) else {
-                return;
+
+    /// The curated articles matching `query`, best first, at most `limit`.
+    pub fn find(&self, query: &Query, limit: usize) -> Vec<Hit> {
+        let query_words: HashSet<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
+        let query_hex = query.tokens.iter().any(|t| is_hex_value(&t.text));
+        let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
+        for s in &self.symptoms {
+            let alignable = (s.has_hex && query_hex)
+                || s.words.iter().any(|w| query_words.contains(w.as_str()));
+            let message_match = alignable
+                .then(|| {
+                    let totals = UnitTotals::Stored {
+                        whole: s.whole,
+                        lines: &s.lines,
+                    };
+                    match_tokens(query, &s.message, &s.tokens, totals)
+                })
+                .flatten();
+            let Some(m) = with_codes(query, message_match, &s.codes) else {
+                continue;
             };
-            let better = hits.get(id).is_none_or(|h| {
-                (f64::from(m.score), std::cmp::Reverse(source))
+            let better = hits.get(s.id.as_str()).is_none_or(|h| {
+                (f64::from(m.score), std::cmp::Reverse(s.source))
                     > (h.score, std::cmp::Reverse(h.source))
             });
             if better {
                 hits.insert(
-                    id.to_string(),
+                    &s.id,
                     Hit {
-                        id: id.to_string(),
-                        title: title.to_string(),
+                        id: s.id.clone(),
+                        title: s.title.clone(),
                         score: f64::from(m.score),
-                        source,
-                        rules: rules_of.get(id).cloned().unwrap_or_default(),
-                        matched: symptom.message.clone(),
+                        source: s.source,
+                        rules: s.rules.clone(),
+                        matched: s.message.clone(),
                         matched_span: m.span,
-                        workaround: workaround.map(str::to_string),
+                        workaround: s.workaround.clone(),
                     },
                 );
             }
-        };
-    let titles: BTreeMap<&str, &str> = set
-        .loaded
-        .articles
-        .iter()
-        .map(|a| (a.article.id.as_str(), a.article.title.as_str()))
-        .collect();
-    let no_facts = FactSet::remote();
-    for loaded in &set.loaded.rules {
-        let rule = &loaded.rule;
-        let workaround = render_template(&rule.workaround.text, &no_facts).text;
-        for kb in &rule.kb {
-            for symptom in &rule.symptoms {
-                offer(
-                    &kb.id,
-                    titles.get(kb.id.as_str()).copied().unwrap_or(&rule.title),
-                    HitSource::Rule,
-                    symptom,
-                    Some(&workaround),
-                );
-            }
         }
+        let mut hits: Vec<Hit> = hits.into_values().collect();
+        sort_hits(&mut hits);
+        hits.truncate(limit);
+        hits
     }
-    for record in &set.loaded.articles {
-        let a = &record.article;
-        for symptom in &a.symptoms {
-            offer(&a.id, &a.title, HitSource::Kb, symptom, None);
-        }
-    }
-    let mut hits: Vec<Hit> = hits.into_values().collect();
-    sort_hits(&mut hits);
-    hits.truncate(limit);
-    hits
 }
 
 /// How many messages the index proposes for re-ranking.
@@ -571,33 +655,59 @@ const BODY_FALLBACK_BELOW: f32 = 0.5;
 /// Body-only matches rank below any good message match.
 const BODY_SCALE: f32 = 0.2;
 
-/// Looks a query up in the curated rules and records and, when given, the archive index.
+/// Looks queries up in the curated rules and records and, when given, the archive index.
 /// A curated rule ranks above an archive article that matches as well.
-pub fn lookup(set: &RuleSet, archive: Option<&Archive>, text: &str, limit: usize) -> Vec<Hit> {
-    let weights: &dyn Weights = match archive {
-        Some(a) => a,
-        None => &Uniform,
-    };
-    let query = Query::new(text, weights);
-    let mut hits: BTreeMap<String, Hit> = lookup_curated(set, &query, weights, usize::MAX)
-        .into_iter()
-        .map(|h| (h.id.clone(), h))
-        .collect();
-    if let Some(archive) = archive {
-        for hit in lookup_archive(archive, &query) {
-            match hits.get_mut(&hit.id) {
-                // A curated hit keeps its rules and workaround; it takes the better score.
-                Some(curated) => curated.score = curated.score.max(hit.score),
-                None => {
-                    hits.insert(hit.id.clone(), hit);
+pub struct Lookup<'a> {
+    curated: Curated,
+    archive: Option<&'a Archive>,
+}
+
+impl<'a> Lookup<'a> {
+    /// Prepares lookups over `set` and, when given, `archive` (whose weights then apply).
+    pub fn new(set: &RuleSet, archive: Option<&'a Archive>) -> Lookup<'a> {
+        Lookup {
+            curated: Curated::new(set, weights_of(archive)),
+            archive,
+        }
+    }
+
+    /// The best `limit` articles for `text`.
+    pub fn find(&self, text: &str, limit: usize) -> Vec<Hit> {
+        let query = Query::new(text, weights_of(self.archive));
+        let mut hits: BTreeMap<String, Hit> = self
+            .curated
+            .find(&query, usize::MAX)
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        if let Some(archive) = self.archive {
+            for hit in lookup_archive(archive, &query) {
+                match hits.get_mut(&hit.id) {
+                    // A curated hit keeps its rules and workaround; it takes the better score.
+                    Some(curated) => curated.score = curated.score.max(hit.score),
+                    None => {
+                        hits.insert(hit.id.clone(), hit);
+                    }
                 }
             }
         }
+        let mut hits: Vec<Hit> = hits.into_values().collect();
+        sort_hits(&mut hits);
+        hits.truncate(limit);
+        hits
     }
-    let mut hits: Vec<Hit> = hits.into_values().collect();
-    sort_hits(&mut hits);
-    hits.truncate(limit);
-    hits
+}
+
+fn weights_of(archive: Option<&Archive>) -> &dyn Weights {
+    match archive {
+        Some(a) => a,
+        None => &Uniform,
+    }
+}
+
+/// One query: [`Lookup::new`] then [`Lookup::find`]. For many queries, keep the [`Lookup`].
+pub fn lookup(set: &RuleSet, archive: Option<&Archive>, text: &str, limit: usize) -> Vec<Hit> {
+    Lookup::new(set, archive).find(text, limit)
 }
 
 fn sort_hits(hits: &mut [Hit]) {

@@ -601,8 +601,9 @@ fn lookup_batch(
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = io::BufWriter::new(stdout());
+    let lookup = lookup::Lookup::new(set, archive);
     for query in text.lines() {
-        let hits = lookup::lookup(set, archive, query, limit);
+        let hits = lookup.find(query, limit);
         let line = serde_json::to_string(&lookup_json(query, &hits, archive, note))
             .map_err(|e| Failure(e.to_string()))?;
         if writeln!(out, "{line}").is_err() {
