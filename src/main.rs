@@ -768,6 +768,7 @@ fn rules_json(set: &RuleSet) -> serde_json::Value {
                     "flags": i.flags,
                     "forbidden": i.forbidden,
                     "args": i.args.iter().map(|a| &a.pattern).collect::<Vec<_>>(),
+                    "options": i.options.iter().map(|o| &o.flag).collect::<Vec<_>>(),
                 })),
                 "when": r.when.as_ref().map(report::describe_condition),
                 "symptoms": r.symptoms,
