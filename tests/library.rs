@@ -44,3 +44,39 @@ fn lookup_finds_each_rules_article_first_for_its_main_symptom() {
     let home = tempfile::tempdir().unwrap();
     common::assert_rules_found_by_main_symptom(home.path(), None);
 }
+
+/// The README's helpdesk walk-through on the standalone snapshot: blocked, then undecided with
+/// the missing fact named, then clear once it is given.
+#[test]
+fn a_customer_snapshot_is_blocked_then_asks_for_the_missing_fact_then_clears() {
+    let home = tempfile::tempdir().unwrap();
+    let snapshot = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/exchange55-standalone-full-disk.ron"
+    );
+    let db = r"C:\exchsrvr\mdbdata\priv.edb";
+    let check = |extra: &[&str], command: &[&str]| {
+        let mut cmd = common::kbguard_in(home.path());
+        cmd.env("KBGUARD_CACHE_DIR", home.path().join("cache"))
+            .args(["check", "--facts", snapshot])
+            .args(extra)
+            .arg("--")
+            .args(command);
+        cmd.assert()
+    };
+    check(&[], &["eseutil", "/d", db])
+        .code(1)
+        .stdout(predicates::str::contains(
+            "exchange.eseutil-d-free-space-working-folder [Q255035] triggered",
+        ))
+        .stdout(predicates::str::contains(
+            r"volume.free:C:\exchsrvr\bin (2254857830)",
+        ));
+    let elsewhere = ["eseutil", "/d", db, r"/tG:\defrag\tmpdfrg.edb"];
+    check(&[], &elsewhere)
+        .code(3)
+        .stdout(predicates::str::contains(
+            r"--set volume.free:G:\defrag\tmpdfrg.edb=<int>",
+        ));
+    check(&["--set", r"volume.free:G:\=53687091200"], &elsewhere).code(0);
+}
