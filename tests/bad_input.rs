@@ -4,6 +4,10 @@
 
 #![cfg(unix)]
 
+// Each test crate uses part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -101,17 +105,7 @@ fn a_symlink_loop_and_an_unreadable_file_are_reported_and_the_rest_loads() {
     std::os::unix::fs::symlink(&rules, rules.join("sub/loop")).unwrap();
     // A dangling link cannot be read even by root, unlike a file without read permission.
     std::os::unix::fs::symlink(dir.path().join("gone.ron"), rules.join("gone.ron")).unwrap();
-    let listed = bounded()
-        .args(["rules", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let built_in = serde_json::from_slice::<serde_json::Value>(&listed).unwrap()["rules"]
-        .as_array()
-        .unwrap()
-        .len();
+    let built_in = common::rules(dir.path()).len();
     // The built-in rules and good.ron's one.
     bounded()
         .args(["lint", "--with-defaults"])
