@@ -6,6 +6,7 @@
 //! rewards covering the message, in order, more than covering the query, so surrounding log
 //! noise costs little.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
@@ -505,6 +506,9 @@ pub struct Hit {
     /// The workaround of the first rule, for rule hits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workaround: Option<String>,
+    /// The article's revision date (`YYYY-MM-DD`) when the archive knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 /// One curated symptom, prepared once for many queries.
@@ -637,6 +641,7 @@ impl Curated {
                         matched: s.message.clone(),
                         matched_span: m.span,
                         workaround: s.workaround.clone(),
+                        date: None,
                     },
                 );
             }
@@ -683,8 +688,12 @@ impl<'a> Lookup<'a> {
         if let Some(archive) = self.archive {
             for hit in lookup_archive(archive, &query) {
                 match hits.get_mut(&hit.id) {
-                    // A curated hit keeps its rules and workaround; it takes the better score.
-                    Some(curated) => curated.score = curated.score.max(hit.score),
+                    // A curated hit keeps its rules and workaround; it takes the better score
+                    // and the archive's date.
+                    Some(curated) => {
+                        curated.score = curated.score.max(hit.score);
+                        curated.date = hit.date;
+                    }
                     None => {
                         hits.insert(hit.id.clone(), hit);
                     }
@@ -710,12 +719,17 @@ pub fn lookup(set: &RuleSet, archive: Option<&Archive>, text: &str, limit: usize
     Lookup::new(set, archive).find(text, limit)
 }
 
+/// The total order of results, documented in docs/lookup.md: higher score first; among equal
+/// scores a curated rule, then a curated record, then an archive article; then the newer
+/// article (by its revision date; an undated one last); then the article id. Nothing in it
+/// depends on how or on how many threads the archive was imported.
 fn sort_hits(hits: &mut [Hit]) {
     hits.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then(a.source.cmp(&b.source))
-            .then(a.id.cmp(&b.id))
+            .then_with(|| b.date.cmp(&a.date))
+            .then_with(|| a.id.cmp(&b.id))
     });
 }
 
@@ -737,9 +751,10 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
             };
             let m = match_message_with(query, message.text, totals);
             if let Some(m) = m {
+                // Equal scores keep the article's first message, whatever the candidate order.
                 let better = best
                     .get(&message.article)
-                    .is_none_or(|(b, _)| m.score > b.score);
+                    .is_none_or(|(b, bmid)| (m.score, Reverse(mid)) > (b.score, Reverse(*bmid)));
                 if better {
                     best.insert(message.article, (m, mid));
                 }
@@ -792,6 +807,7 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
                 matched,
                 matched_span,
                 workaround: None,
+                date: (!record.date.is_empty()).then_some(record.date),
             })
         })
         .collect();

@@ -580,6 +580,7 @@ fn lookup_json(
             "matched": h.matched,
             "matched_part": h.matched.get(h.matched_span.clone()).unwrap_or(""),
             "workaround": h.workaround,
+            "date": h.date,
         })).collect::<Vec<_>>(),
     })
 }
@@ -602,10 +603,19 @@ fn lookup_batch(
     let text = String::from_utf8_lossy(&bytes);
     let mut out = io::BufWriter::new(stdout());
     let lookup = lookup::Lookup::new(set, archive);
+    // The note is said once, and lines name no generation directory: the same queries over the
+    // same archive give byte-identical output, whichever import built the index.
+    if let Some(note) = note {
+        eprintln!("kbguard: {note}");
+    }
     for query in text.lines() {
         let hits = lookup.find(query, limit);
-        let line = serde_json::to_string(&lookup_json(query, &hits, archive, note))
-            .map_err(|e| Failure(e.to_string()))?;
+        let mut json = lookup_json(query, &hits, None, None);
+        if let Some(object) = json.as_object_mut() {
+            object.remove("archive");
+            object.remove("note");
+        }
+        let line = serde_json::to_string(&json).map_err(|e| Failure(e.to_string()))?;
         if writeln!(out, "{line}").is_err() {
             break;
         }

@@ -353,4 +353,101 @@ fn the_whole_archive_imports_and_answers_known_queries() {
         }
     }
     common::assert_rules_found_by_main_symptom(home.path(), Some(index.path()));
+    // Issue 12: a second import on one thread answers the dev queries byte for byte alike.
+    let single = tempfile::tempdir().unwrap();
+    kbguard()
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["kb", "import"])
+        .arg(&txt)
+        .arg("--index")
+        .arg(single.path())
+        .assert()
+        .code(0);
+    let queries = single.path().join("queries.txt");
+    let dev = fs::read_to_string(root().join("../shared/eval/lookup-dev.jsonl")).unwrap();
+    let lines: Vec<String> = dev
+        .lines()
+        .step_by(10)
+        .map(|l| {
+            let q: serde_json::Value = serde_json::from_str(l).unwrap();
+            q["query"].as_str().unwrap().replace('\n', " ")
+        })
+        .collect();
+    fs::write(&queries, lines.join("\n")).unwrap();
+    assert_eq!(
+        String::from_utf8(lookup_batch(index.path(), &queries)).unwrap(),
+        String::from_utf8(lookup_batch(single.path(), &queries)).unwrap()
+    );
+}
+
+/// Writes `n` articles that quote the same message (so their scores tie), with dates that tie
+/// in pairs, under `dir/999/`.
+fn write_tied_archive(dir: &Path, n: u32) {
+    let sub = dir.join("999");
+    fs::create_dir_all(&sub).unwrap();
+    for i in 0..n {
+        let id = 999_100 + i;
+        let day = 1 + (i / 2) % 28;
+        let text = format!(
+            "DOCUMENT:Q{id}  {day:02}-MAR-2001  [widgets]\nTITLE   :WIDG: Spooler Reports an Error\n\
+             PRODUCT :Widget Server\nPROD/VER:widg:2.0\nOPER/SYS:WINNT\nKEYWORDS:kbfixture\n\n=====\n\
+             SYMPTOMS\n========\n\nThe spooler stops and shows:\n\n   Widget error 7: the spool file is locked\n\n\
+             CAUSE\n=====\n\nA lock is held elsewhere.\n"
+        );
+        fs::write(sub.join(format!("Q{id}.TXT")), text).unwrap();
+    }
+}
+
+fn lookup_batch(index: &Path, queries: &Path) -> Vec<u8> {
+    kbguard()
+        .args(["lookup", "--json", "--limit", "5", "--batch"])
+        .arg(queries)
+        .arg("--index")
+        .arg(index)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone()
+}
+
+/// Issue 12: equal scores never depend on import scheduling or thread count.
+#[test]
+fn two_imports_with_different_thread_counts_answer_byte_for_byte_alike() {
+    let src = tempfile::tempdir().unwrap();
+    // More tied articles than the index proposes as candidates, so the cut falls inside a tie.
+    write_tied_archive(src.path(), 60);
+    let queries = src.path().join("queries.txt");
+    fs::write(
+        &queries,
+        "Widget error 7: the spool file is locked\nspool file is locked\nspooler error\nerror 7\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let index = tempfile::tempdir().unwrap();
+        kbguard()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["kb", "import"])
+            .arg(src.path())
+            .arg("--index")
+            .arg(index.path())
+            .assert()
+            .code(0);
+        outputs.push(lookup_batch(index.path(), &queries));
+    }
+    let first = String::from_utf8(outputs[0].clone()).unwrap();
+    // The tie is real, and broken by date (newest first) and then by id.
+    let line: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let hits = line["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    assert!(
+        hits.iter().all(|h| h["score"] == hits[0]["score"]),
+        "{line}"
+    );
+    let ids: Vec<&str> = hits.iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["Q999154", "Q999155", "Q999152", "Q999153", "Q999150"]);
+    for other in &outputs[1..] {
+        assert_eq!(first, String::from_utf8(other.clone()).unwrap());
+    }
 }

@@ -7,6 +7,7 @@
 //! holds a tantivy index (candidate retrieval) and `table.bin` (article ids, titles, messages
 //! and their token weights, for re-ranking and display).
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
@@ -17,8 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use miette::Diagnostic;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
-use tantivy::columnar::Column;
+use tantivy::collector::{Collector, TopDocs};
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
@@ -163,6 +163,9 @@ struct Fields {
     mid: Field,
     body: Field,
     aid: Field,
+    /// The article's date as a number, `YYYYMMDD` (0 when unknown), on every document: equal
+    /// scores rank the newer article first already when candidates are cut.
+    date: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -179,6 +182,7 @@ fn schema() -> (Schema, Fields) {
         mid: builder.add_u64_field("mid", FAST | INDEXED),
         body: builder.add_text_field("body", words),
         aid: builder.add_u64_field("aid", FAST | INDEXED),
+        date: builder.add_u64_field("date", FAST),
     };
     (builder.build(), fields)
 }
@@ -247,9 +251,8 @@ impl Writer {
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let (schema, fields) = schema();
         let index = Index::create_in_dir(&dir, schema).map_err(tantivy_err(&dir))?;
-        let threads = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .clamp(1, 8);
+        // As many indexing threads as parsing ones (RAYON_NUM_THREADS=1 imports on one thread).
+        let threads = rayon::current_num_threads().clamp(1, 8);
         let writer = index
             .writer_with_num_threads::<TantivyDocument>(threads, 48_000_000 * threads)
             .map_err(tantivy_err(&dir))?;
@@ -260,21 +263,29 @@ impl Writer {
         })
     }
 
+    /// Adds a document: its words in `text_field`, its id in `id_field`, its article's date.
     fn add(
         &self,
         text_field: Field,
         text: &str,
         id_field: Field,
         id: u64,
+        date: u64,
     ) -> Result<(), ArchiveError> {
         let mut doc = TantivyDocument::default();
         doc.add_text(text_field, text);
         doc.add_u64(id_field, id);
+        doc.add_u64(self.fields.date, date);
         self.writer
             .add_document(doc)
             .map(drop)
             .map_err(tantivy_err(&self.dir))
     }
+}
+
+/// `YYYY-MM-DD` as the number `YYYYMMDD`; 0 for an unknown date.
+fn date_number(date: &str) -> u64 {
+    date.replace('-', "").parse().unwrap_or(0)
 }
 
 /// Imports every article under `dir` into a new generation under `root` and makes it live.
@@ -370,7 +381,13 @@ fn build_generation(
             })?;
             let (prepared, body) = prepare(aid, article, path, dir);
             writer
-                .add(writer.fields.body, &body, writer.fields.aid, aid as u64)
+                .add(
+                    writer.fields.body,
+                    &body,
+                    writer.fields.aid,
+                    aid as u64,
+                    date_number(&prepared.date),
+                )
                 .map_err(|e| Skipped {
                     path: path.display().to_string(),
                     reason: e.to_string(),
@@ -429,7 +446,14 @@ fn build_generation(
                 .map(|unit| crate::lookup::unit_weight(unit, &weights))
                 .collect();
             table.message(aid as u32, text, total, &lines);
-            writer.add(writer.fields.msg, &words(tokens), writer.fields.mid, mid)?;
+            let date = date_number(&p.date);
+            writer.add(
+                writer.fields.msg,
+                &words(tokens),
+                writer.fields.mid,
+                mid,
+                date,
+            )?;
             mid += 1;
         }
     }
@@ -599,8 +623,6 @@ pub struct Archive {
     _reader: IndexReader,
     searcher: Searcher,
     fields: Fields,
-    mids: Vec<Column<u64>>,
-    aids: Vec<Column<u64>>,
     n_messages: f32,
     weight_cache: Mutex<HashMap<String, f32>>,
 }
@@ -643,12 +665,11 @@ impl Archive {
             .try_into()
             .map_err(tantivy_err(&tantivy_dir))?;
         let searcher = reader.searcher();
-        let mut mids = Vec::new();
-        let mut aids = Vec::new();
         for segment in searcher.segment_readers() {
             let fast = segment.fast_fields();
-            mids.push(fast.u64("mid").map_err(tantivy_err(&tantivy_dir))?);
-            aids.push(fast.u64("aid").map_err(tantivy_err(&tantivy_dir))?);
+            // Candidates are read by these ids: an index without them is damaged.
+            fast.u64("mid").map_err(tantivy_err(&tantivy_dir))?;
+            fast.u64("aid").map_err(tantivy_err(&tantivy_dir))?;
         }
         Ok(Archive {
             n_messages: table.message_count() as f32,
@@ -658,8 +679,6 @@ impl Archive {
             _reader: reader,
             searcher,
             fields,
-            mids,
-            aids,
             weight_cache: Mutex::new(HashMap::new()),
         })
     }
@@ -673,7 +692,7 @@ impl Archive {
         // Messages score the summed weight of the query words they contain, whatever their
         // length: BM25's length normalisation would bury a long message under short ones
         // holding only common words. Bodies are long prose, where BM25 is the right tool.
-        let search = |field: Field, by_weight: bool| -> Vec<(f32, tantivy::DocAddress)> {
+        let search = |field: Field, by_weight: bool| -> Vec<(f32, u64)> {
             let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
                 .iter()
                 // The weighted view is for rare words; common ones would only make it slow.
@@ -694,29 +713,30 @@ impl Archive {
             if clauses.is_empty() {
                 return Vec::new();
             }
+            let id_field = if field == self.fields.msg {
+                "mid"
+            } else {
+                "aid"
+            };
             self.searcher
                 .search(
                     &BooleanQuery::new(clauses),
-                    &TopDocs::with_limit(limit).order_by_score(),
+                    &top_by_score_then_id(limit, id_field),
                 )
                 .unwrap_or_default()
+                .into_iter()
+                .filter(|((_, _, Reverse(id)), _)| *id != u64::MAX)
+                .map(|((score, _, Reverse(id)), _)| (score, id))
+                .collect()
         };
-        let to_message = |(_, addr): (f32, tantivy::DocAddress)| {
-            self.mids
-                .get(addr.segment_ord as usize)?
-                .first(addr.doc_id)
-                .map(|m| Candidate::Message(m as u32))
-        };
+        let to_message = |(_, mid): (f32, u64)| Candidate::Message(mid as u32);
         // Both views: by weight finds long messages holding the rare words, BM25 the short
         // messages made of common ones.
         let mut out: Vec<Candidate> = search(self.fields.msg, true)
             .into_iter()
-            .filter_map(to_message)
+            .map(to_message)
             .collect();
-        for candidate in search(self.fields.msg, false)
-            .into_iter()
-            .filter_map(to_message)
-        {
+        for candidate in search(self.fields.msg, false).into_iter().map(to_message) {
             if !out.contains(&candidate) {
                 out.push(candidate);
             }
@@ -725,17 +745,33 @@ impl Archive {
             out.extend(
                 search(self.fields.body, false)
                     .into_iter()
-                    .filter_map(|(score, addr)| {
-                        self.aids
-                            .get(addr.segment_ord as usize)?
-                            .first(addr.doc_id)
-                            .map(|a| Candidate::Body(a as u32, score))
-                    }),
+                    .map(|(score, aid)| Candidate::Body(aid as u32, score)),
             );
         }
         out
     }
 }
+
+/// The `limit` best documents by score; equal scores rank the newer article first (by the
+/// `date` field), then the lower document id (`mid` or `aid`). Tantivy alone breaks ties by
+/// document address, which depends on how the import's threads happened to fill segments; this
+/// order does not, so the same archive gives the same candidates whatever the thread count.
+fn top_by_score_then_id(limit: usize, id_field: &'static str) -> impl Collector<Fruit = Ranked> {
+    TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
+        let fast = segment.fast_fields();
+        let ids = fast.u64(id_field).ok();
+        let dates = fast.u64("date").ok();
+        // Every document is written with its id; `u64::MAX` (none) ranks last and is dropped.
+        move |doc: tantivy::DocId, score: f32| {
+            let id = ids.as_ref().and_then(|c| c.first(doc));
+            let date = dates.as_ref().and_then(|c| c.first(doc));
+            (score, date.unwrap_or(0), Reverse(id.unwrap_or(u64::MAX)))
+        }
+    })
+}
+
+/// What [`top_by_score_then_id`] collects: (score, date, reversed id) and the address.
+type Ranked = Vec<((f32, u64, Reverse<u64>), tantivy::DocAddress)>;
 
 impl Weights for Archive {
     fn weight(&self, token: &str) -> f32 {
