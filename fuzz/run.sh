@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 jobs="${2:-2}"
-targets=(rule_file article intent version lookup_query)
+targets=(rule_file article intent version lookup_query cmdline)
 cargo +nightly fuzz build
 run() {
   local t="$1"

@@ -6,7 +6,7 @@
 //! describes another host, so when one is given the local host is not probed at all and a fact
 //! the snapshot lacks is unknown. Probes only read metadata; nothing here runs a program.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -191,6 +191,8 @@ pub enum FactSource {
     TestCase,
     /// A workaround applied by `run --apply-workarounds`.
     Workaround(String),
+    /// Set by the checked line itself (`VAR=V cmd`, `set VAR=V && cmd`, `cd DIR && cmd`).
+    Line(String),
 }
 
 impl fmt::Display for FactSource {
@@ -204,6 +206,7 @@ impl fmt::Display for FactSource {
             FactSource::Command => f.write_str("command line of the checked command"),
             FactSource::TestCase => f.write_str("test case"),
             FactSource::Workaround(rule) => write!(f, "workaround of {rule}"),
+            FactSource::Line(what) => write!(f, "the checked line: {what}"),
         }
     }
 }
@@ -234,6 +237,14 @@ pub struct Environment {
     vars: BTreeMap<String, Fact>,
     // Windows looks variables up case-insensitively.
     case_insensitive: bool,
+    // Variables known to be unset although the rest of the environment is not known (`env -u X`
+    // on a host whose environment is unknown).
+    #[serde(skip)]
+    unset: BTreeSet<String>,
+    // Whether a variable not in `vars` is known to be unset. A command line's assignments to
+    // an unknown environment make only those variables known.
+    #[serde(skip)]
+    partial: bool,
 }
 
 /// The value of an environment variable, in three states.
@@ -316,6 +327,8 @@ impl FactSet {
                 let env = self.env.get_or_insert_with(|| Environment {
                     vars: BTreeMap::new(),
                     case_insensitive: windows,
+                    unset: BTreeSet::new(),
+                    partial: false,
                 });
                 env.vars.insert(var.to_string(), fact);
             }
@@ -342,7 +355,39 @@ impl FactSet {
                 })
                 .collect(),
             case_insensitive,
+            unset: BTreeSet::new(),
+            partial: false,
         });
+    }
+
+    /// Sets (`Some`) or removes (`None`) one variable, as an assignment on a command line does:
+    /// the other variables stay as known, or as unknown, as they were.
+    pub fn assign_env(&mut self, var: &str, value: Option<Fact>) {
+        let case_insensitive = self.is_windows();
+        let env = self.env.get_or_insert_with(|| Environment {
+            vars: BTreeMap::new(),
+            case_insensitive,
+            unset: BTreeSet::new(),
+            partial: true,
+        });
+        let same = |k: &String| {
+            k == var || ((env.case_insensitive || case_insensitive) && k.eq_ignore_ascii_case(var))
+        };
+        env.vars.retain(|k, _| !same(k));
+        env.unset.retain(|k| !same(k));
+        match value {
+            Some(fact) => {
+                env.vars.insert(var.to_string(), fact);
+            }
+            None => {
+                env.unset.insert(var.to_string());
+            }
+        }
+    }
+
+    /// Forgets a fact, so that it is unknown (a `cd` to a folder kbguard cannot tell).
+    pub fn remove(&mut self, name: &str) {
+        self.facts.remove(name);
     }
 
     fn is_windows(&self) -> bool {
@@ -366,7 +411,19 @@ impl FactSet {
                 })
                 .flatten()
         });
-        found.map_or(EnvValue::Unset, EnvValue::Set)
+        if let Some(fact) = found {
+            return EnvValue::Set(fact);
+        }
+        let insensitive = env.case_insensitive || self.is_windows();
+        let unset = env
+            .unset
+            .iter()
+            .any(|k| k == var || (insensitive && k.eq_ignore_ascii_case(var)));
+        if env.partial && !unset {
+            EnvValue::Unknown
+        } else {
+            EnvValue::Unset
+        }
     }
 
     /// Whether the environment is known at all.

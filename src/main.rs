@@ -15,10 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kbguard::archive::{self, Archive};
+use kbguard::cmdline::{self, Shell};
 use kbguard::eval::{evaluate, plan_workarounds};
 use kbguard::facts::{self, Fact, FactSource};
 use kbguard::lookup::{self, Hit};
 use kbguard::model::{FactValue, Status};
+use kbguard::preflight;
 use kbguard::report;
 use kbguard::testing::run_tests;
 use kbguard::validate::Level;
@@ -181,6 +183,14 @@ enum Cmd {
         /// Do not stop when a block rule cannot be decided.
         #[arg(long)]
         allow_unknown: bool,
+        /// Check a whole command line as a shell would run it: each command it runs, after
+        /// `cd`s and assignments on it (instead of a COMMAND after `--`).
+        #[arg(long, value_name = "TEXT", conflicts_with = "command")]
+        line: Option<String>,
+        /// The shell whose syntax --line is in: sh, bash, zsh, fish, cmd, powershell (default:
+        /// cmd on Windows, else $SHELL's, else sh).
+        #[arg(long, value_name = "SHELL", value_parser = parse_shell, requires = "line")]
+        shell: Option<Shell>,
         /// The command, after `--`; without one only environment checks run.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
@@ -404,21 +414,31 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             facts,
             json,
             allow_unknown,
+            line,
+            shell,
             command,
         } => {
+            let plans = match &line {
+                Some(text) => {
+                    let shell = shell.unwrap_or_else(Shell::default_for_platform);
+                    cmdline::plan_line(text, shell).map_err(|e| line_failure(text, &e))?
+                }
+                None => cmdline::plan_argv(&command)
+                    .map_err(|e| line_failure(&command.join(" "), &e))?,
+            };
             let set = load_for_preflight(&rules)?;
             let host = facts::collect(&set.catalogue, &facts.options())?;
-            let command = Command::parse(&command);
-            let report = set.check(&host, command.as_ref());
-            let verdict = report.verdict(allow_unknown);
+            let checked = preflight::check(&set, &host, plans);
+            let verdict = checked.verdict(allow_unknown);
             if json {
                 print_json(&json!({
                     "verdict": verdict,
                     "exit_code": verdict.exit_code(),
-                    "report": report,
+                    "report": checked.deciding(allow_unknown).map(|c| &c.report),
+                    "commands": checked.commands,
                 }))?;
             } else {
-                report::write_check(&mut stdout(), &set, &report, allow_unknown).ok();
+                report::write_preflight(&mut stdout(), &set, &checked, allow_unknown).ok();
             }
             Ok(verdict.exit_code())
         }
@@ -509,11 +529,29 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
                 ))
             })?;
             let host = facts::collect(&set.catalogue, &facts.options())?;
-            let command = Command::parse(&command);
-            let evaluation = evaluate(&loaded.rule, &host, command.as_ref());
+            // Through wrappers to the command the rule is about (or the first one run).
+            let plans =
+                cmdline::plan_argv(&command).map_err(|e| line_failure(&command.join(" "), &e))?;
+            let planned = preflight::for_rule(&loaded.rule, &plans);
+            let facts = planned.map_or_else(|| host.clone(), |p| preflight::facts_for(&host, p));
+            let command = planned.and_then(|p| Command::parse(&p.argv));
+            let evaluation = evaluate(&loaded.rule, &facts, command.as_ref());
+            let unwrapped = planned.filter(|p| !p.unwrapped.is_empty());
             if json {
-                print_json(&evaluation)?;
+                let mut value =
+                    serde_json::to_value(&evaluation).map_err(|e| Failure(e.to_string()))?;
+                if let (Some(object), Some(p)) = (value.as_object_mut(), unwrapped) {
+                    object.insert("runs".into(), json!(p));
+                }
+                print_json(&value)?;
             } else {
+                if let Some(p) = unwrapped {
+                    println!(
+                        "runs: {} (through {})",
+                        p.argv.join(" "),
+                        p.unwrapped.join(", then ")
+                    );
+                }
                 report::write_explain(&mut stdout(), &set, &evaluation).ok();
             }
             Ok(0)
@@ -547,6 +585,25 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
         }
         Cmd::Kb(kb) => run_kb(kb),
     }
+}
+
+/// `--shell NAME`.
+fn parse_shell(name: &str) -> Result<Shell, String> {
+    Shell::from_program(name).ok_or_else(|| {
+        let names: Vec<&str> = Shell::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown shell {name:?}; one of {}", names.join(", "))
+    })
+}
+
+/// A line kbguard cannot read: the reason, the line, and a caret under the place.
+fn line_failure(text: &str, err: &cmdline::LineError) -> Failure {
+    let column = text.get(..err.offset).map_or(0, |t| t.chars().count());
+    Failure(format!(
+        "cannot read the command line: {} (column {})\n  {text}\n  {}^",
+        err.message,
+        column + 1,
+        " ".repeat(column)
+    ))
 }
 
 fn origins_for(rules: &RuleArgs, paths: &[PathBuf], with_defaults: bool) -> Vec<Origin> {
@@ -797,18 +854,21 @@ fn run_command(
     apply_workarounds: bool,
     argv: &[String],
 ) -> Result<u8, Failure> {
+    if argv.is_empty() {
+        return Err(Failure("run needs a command after --".into()));
+    }
+    let plans = cmdline::plan_argv(argv).map_err(|e| line_failure(&argv.join(" "), &e))?;
     let set = load_for_preflight(rules)?;
     let mut host = facts::collect(&set.catalogue, &facts_args.options())?;
-    let command =
-        Command::parse(argv).ok_or_else(|| Failure("run needs a command after --".into()))?;
-    let mut report = set.check(&host, Some(&command));
+    let mut checked = preflight::check(&set, &host, plans.clone());
     let mut child_env: Vec<(String, String)> = Vec::new();
-    if apply_workarounds && report.verdict(allow_unknown) == Verdict::Blocked {
-        let plan = plan_workarounds(
-            set.active_rules().map(|r| &r.rule),
-            &report.evaluations,
-            &host,
-        );
+    if apply_workarounds && checked.verdict(allow_unknown) == Verdict::Blocked {
+        let evaluations: Vec<_> = checked
+            .commands
+            .iter()
+            .flat_map(|c| c.report.evaluations.iter().cloned())
+            .collect();
+        let plan = plan_workarounds(set.active_rules().map(|r| &r.rule), &evaluations, &host);
         for (rule, fact) in &plan.missing {
             eprintln!("kbguard: cannot apply the workaround of {rule}: fact {fact} is unknown (give it with {})", report::set_hint(&set, fact));
         }
@@ -826,13 +886,17 @@ fn run_command(
             child_env.push((var, value));
         }
         if !child_env.is_empty() {
-            report = set.check(&host, Some(&command));
+            checked = preflight::check(&set, &host, plans);
         }
     }
-    let verdict = report.verdict(allow_unknown);
-    if verdict != Verdict::Clear || !report.findings().is_empty() {
+    let verdict = checked.verdict(allow_unknown);
+    let findings = checked
+        .commands
+        .iter()
+        .any(|c| !c.report.findings().is_empty());
+    if verdict != Verdict::Clear || findings {
         // Findings go to stderr: stdout belongs to the command.
-        report::write_check(&mut io::stderr(), &set, &report, allow_unknown).ok();
+        report::write_preflight(&mut io::stderr(), &set, &checked, allow_unknown).ok();
     }
     if verdict != Verdict::Clear {
         if !force {

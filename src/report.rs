@@ -13,6 +13,7 @@ use crate::eval::{Evaluation, Outcome, Trace};
 use crate::facts::{describe_probe, FactSet};
 use crate::lookup::Hit;
 use crate::model::{Condition, Severity};
+use crate::preflight::{CommandCheck, Preflight};
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
 use crate::testing::CaseResult;
 use crate::tri::Tri;
@@ -123,6 +124,80 @@ pub fn write_check(
         ),
     };
     writeln!(out, "{line}")
+}
+
+/// A check of what a command or line runs: as [`write_check`] when it is one command run as
+/// written; otherwise each command with what runs, through which wrappers, with which
+/// assignments and folder, its findings, and then the verdict of the whole.
+pub fn write_preflight(
+    out: &mut dyn Write,
+    set: &RuleSet,
+    checked: &Preflight,
+    allow_unknown: bool,
+) -> io::Result<()> {
+    if checked.is_plain() {
+        if let Some(one) = checked.commands.first() {
+            return write_check(out, set, &one.report, allow_unknown);
+        }
+    }
+    let count = checked.commands.len();
+    for (n, c) in checked.commands.iter().enumerate() {
+        writeln!(
+            out,
+            "{}",
+            bold(&format!("command {} of {count}: {}", n + 1, c.planned.text))
+        )?;
+        write_planned(out, c)?;
+        write_check(out, set, &c.report, allow_unknown)?;
+        writeln!(out)?;
+    }
+    if count > 1 {
+        let verdict = checked.verdict(allow_unknown);
+        writeln!(
+            out,
+            "line: {} (the worst of its {count} commands)",
+            verdict_word(verdict)
+        )?;
+    }
+    Ok(())
+}
+
+/// What runs, and what the line did for it.
+pub fn write_planned(out: &mut dyn Write, c: &CommandCheck) -> io::Result<()> {
+    let p = &c.planned;
+    if !p.unwrapped.is_empty() {
+        writeln!(
+            out,
+            "  runs: {} (through {})",
+            p.argv.join(" "),
+            p.unwrapped.join(", then ")
+        )?;
+    }
+    if p.clear_env {
+        writeln!(out, "  environment: emptied first")?;
+    }
+    for change in &p.env {
+        match &change.value {
+            Some(v) => writeln!(out, "  environment: {}={v}", change.name)?,
+            None => writeln!(out, "  environment: {} removed", change.name)?,
+        }
+    }
+    if !p.cd.is_empty() {
+        let cwd = c.cwd.as_deref().unwrap_or("unknown");
+        writeln!(out, "  folder: {cwd} (after cd {})", p.cd.join(", cd "))?;
+    }
+    for note in &p.notes {
+        writeln!(out, "  note: {note}")?;
+    }
+    Ok(())
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Clear => "clear",
+        Verdict::Blocked => "blocked",
+        Verdict::Undecided => "undecided",
+    }
 }
 
 fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {

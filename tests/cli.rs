@@ -632,3 +632,263 @@ fn rule_errors_can_be_overridden_explicitly() {
         .stderr(contains("unknown_field.ron:8:13"))
         .stderr(contains("--ignore-rule-errors"));
 }
+
+/// The Q178311 host of issue 14: the facts `--set` gives, no `_CLUSTER_NETWORK_NAME_`.
+const Q178311_HOST: [&str; 8] = [
+    "--set",
+    "os.family=windows",
+    "--set",
+    "product.exchange.version=5.5.2653",
+    "--set",
+    "cluster.node=true",
+    "--set",
+    "process.running:dsamain.exe=true",
+];
+
+/// The ids of the rules a `check --json` found triggered, over every command it checked.
+fn triggered(out: &[u8]) -> Vec<String> {
+    let json = json_of(out);
+    json["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["report"]["evaluations"].as_array().unwrap().clone())
+        .filter(|e| e["outcome"] == "triggered")
+        .map(|e| e["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn wrappers_do_not_walk_around_q178311() {
+    let argvs: &[&[&str]] = &[
+        &["cmd", "/c", "isinteg", "-patch"],
+        &["cmd.exe", "/c", "isinteg", "-patch"],
+        &["start", "/wait", "isinteg", "-patch"],
+        &["call", "isinteg", "-patch"],
+        &["sudo", "isinteg", "-patch"],
+        &["env", "FOO=1", "isinteg", "-patch"],
+        // More of the same kinds, and nested ones.
+        &["CMD.EXE", "/Q", "/C", "isinteg -patch"],
+        &["cmd", "/c", "start", "/wait", "isinteg", "-patch"],
+        &[
+            "start",
+            "",
+            "/b",
+            "C:\\exchsrvr\\bin\\ISINTEG.EXE",
+            "/PATCH",
+        ],
+        &["runas", "/user:EXCH\\admin", "isinteg -patch"],
+        &[
+            "sudo", "-u", "exadmin", "env", "A=1", "nohup", "nice", "-n", "5", "isinteg", "-patch",
+        ],
+        &["timeout", "3600", "time", "isinteg", "-patch"],
+        &["powershell", "-NoProfile", "-Command", "& isinteg -patch"],
+        &[
+            "pwsh",
+            "-c",
+            "Start-Process isinteg -ArgumentList '-patch' -Wait",
+        ],
+        &["bash", "-c", "isinteg -patch | tee log"],
+        &["sh", "-c", "cd /tmp && isinteg -patch"],
+    ];
+    for argv in argvs {
+        let out = kbguard()
+            .arg("check")
+            .args(Q178311_HOST)
+            .arg("--json")
+            .arg("--")
+            .args(*argv)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        assert!(
+            triggered(&out).iter().any(|r| r == RULE_ID),
+            "{argv:?} does not trigger Q178311"
+        );
+    }
+}
+
+#[test]
+fn whole_lines_with_redirections_and_pipes_block_q178311() {
+    let lines = [
+        ("cd /d C:\\exchsrvr\\bin && isinteg -patch", "cmd"),
+        ("isinteg -patch > out.txt 2>&1", "cmd"),
+        ("isinteg -patch | more", "cmd"),
+        ("echo start & isinteg -patch", "cmd"),
+        ("date; isinteg -patch 2>&1 | tee log &", "bash"),
+        ("cd /tmp; and isinteg -patch", "fish"),
+        (
+            "Set-Location C:\\exchsrvr\\bin; isinteg -patch *> out.txt",
+            "powershell",
+        ),
+        ("X=$(isinteg -patch)", "zsh"),
+    ];
+    for (line, shell) in lines {
+        let out = kbguard()
+            .arg("check")
+            .args(Q178311_HOST)
+            .args(["--json", "--line", line, "--shell", shell])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        assert!(triggered(&out).iter().any(|r| r == RULE_ID), "{line}");
+    }
+}
+
+#[test]
+fn assignments_on_the_line_apply_the_q178311_workaround() {
+    let clear = |args: &[&str]| {
+        let out = kbguard()
+            .arg("check")
+            .args(Q178311_HOST)
+            .arg("--json")
+            .args(args)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        assert!(!triggered(&out).iter().any(|r| r == RULE_ID), "{args:?}");
+    };
+    clear(&[
+        "--",
+        "env",
+        "_CLUSTER_NETWORK_NAME_=EXCLUSTER",
+        "isinteg",
+        "-patch",
+    ]);
+    clear(&[
+        "--line",
+        "set _CLUSTER_NETWORK_NAME_=EXCLUSTER && isinteg -patch",
+        "--shell",
+        "cmd",
+    ]);
+    clear(&[
+        "--line",
+        "$env:_CLUSTER_NETWORK_NAME_ = 'EXCLUSTER'; isinteg -patch",
+        "--shell",
+        "powershell",
+    ]);
+    clear(&[
+        "--line",
+        "_CLUSTER_NETWORK_NAME_=EXCLUSTER isinteg -patch",
+        "--shell",
+        "bash",
+    ]);
+    clear(&[
+        "--line",
+        "export _CLUSTER_NETWORK_NAME_=EXCLUSTER; isinteg -patch",
+        "--shell",
+        "bash",
+    ]);
+    clear(&[
+        "--line",
+        "set -x _CLUSTER_NETWORK_NAME_ EXCLUSTER; isinteg -patch",
+        "--shell",
+        "fish",
+    ]);
+    // The assignment reaches only what comes after it, and `env -u` takes it away again.
+    kbguard()
+        .arg("check")
+        .args(Q178311_HOST)
+        .args([
+            "--line",
+            "isinteg -patch & set _CLUSTER_NETWORK_NAME_=EXCLUSTER",
+            "--shell",
+            "cmd",
+        ])
+        .assert()
+        .code(1);
+    kbguard()
+        .arg("check")
+        .args(Q178311_HOST)
+        .args(["--set", "env._CLUSTER_NETWORK_NAME_=EXCLUSTER"])
+        .args([
+            "--",
+            "env",
+            "-u",
+            "_CLUSTER_NETWORK_NAME_",
+            "isinteg",
+            "-patch",
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn check_shows_the_unwrapping_in_text_and_json() {
+    kbguard()
+        .arg("check")
+        .args(Q178311_HOST)
+        .args(["--", "cmd", "/c", "start", "/wait", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "runs: isinteg -patch (through cmd /c, then start /wait)",
+        ));
+    let out = kbguard()
+        .arg("check")
+        .args(Q178311_HOST)
+        .args([
+            "--json",
+            "--line",
+            "cd /d C:\\exchsrvr\\bin && isinteg -patch | more",
+            "--shell",
+            "cmd",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json = json_of(&out);
+    let commands = json["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 2);
+    assert_eq!(
+        commands[0]["argv"],
+        serde_json::json!(["isinteg", "-patch"])
+    );
+    assert_eq!(commands[0]["cwd"], "C:\\exchsrvr\\bin");
+    assert_eq!(commands[1]["argv"], serde_json::json!(["more"]));
+    assert_eq!(json["verdict"], "blocked");
+    // `report` is the deciding command's, as before lines existed.
+    assert_eq!(
+        json["report"]["command"],
+        serde_json::json!(["isinteg", "-patch"])
+    );
+    kbguard()
+        .args(["explain", RULE_ID])
+        .args(Q178311_HOST)
+        .args(["--", "sudo", "isinteg", "-patch"])
+        .assert()
+        .code(0)
+        .stdout(contains("runs: isinteg -patch (through sudo)"))
+        .stdout(contains("triggered"));
+}
+
+#[test]
+fn an_unreadable_line_is_a_usage_error_with_its_position() {
+    for (line, shell, caret) in [
+        ("isinteg \"-patch", "cmd", "          ^"),
+        ("isinteg '-patch", "bash", "          ^"),
+        ("echo $(isinteg -patch", "bash", "       ^"),
+    ] {
+        kbguard()
+            .arg("check")
+            .args(Q178311_HOST)
+            .args(["--line", line, "--shell", shell])
+            .assert()
+            .code(2)
+            .stderr(contains("cannot read the command line"))
+            .stderr(contains(format!("\n{caret}\n")));
+    }
+    kbguard()
+        .args(["check", "--line", "x", "--shell", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown shell"));
+}

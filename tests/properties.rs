@@ -119,3 +119,196 @@ proptest! {
         prop_assert!(q.total >= 0.0 && q.tokens.len() <= kbguard::lookup::MAX_QUERY_TOKENS);
     }
 }
+
+mod wrappers {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use kbguard::cmdline::plan_argv;
+    use kbguard::facts::{collect, FactOptions};
+    use kbguard::{preflight, FactSet, Origin, RuleSet, Verdict};
+    use proptest::prelude::*;
+
+    /// The built-in rules and the example cluster node (whose environment is given), loaded once.
+    fn setup() -> &'static (RuleSet, FactSet) {
+        static SETUP: OnceLock<(RuleSet, FactSet)> = OnceLock::new();
+        SETUP.get_or_init(|| {
+            let set = RuleSet::load(&[Origin::Embedded]);
+            let snapshot =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/exchange55-cluster-node.ron");
+            let host = collect(
+                &set.catalogue,
+                &FactOptions {
+                    snapshot: Some(snapshot),
+                    sets: Vec::new(),
+                },
+            )
+            .unwrap();
+            (set, host)
+        })
+    }
+
+    /// The verdict and the triggered and undecided rules of a command.
+    fn outcome(argv: &[String]) -> (Verdict, Vec<String>) {
+        let (set, host) = setup();
+        let checked = preflight::check(set, host, plan_argv(argv).unwrap());
+        let mut rules: Vec<String> = checked
+            .commands
+            .iter()
+            .flat_map(|c| c.report.findings())
+            .map(|e| format!("{}:{:?}", e.rule, e.outcome))
+            .collect();
+        rules.sort();
+        (checked.verdict(false), rules)
+    }
+
+    fn command() -> impl Strategy<Value = Vec<String>> {
+        let program = prop_oneof![
+            Just("isinteg"),
+            Just("ISINTEG.EXE"),
+            Just("eseutil"),
+            Just("edbutil"),
+            Just("mtacheck"),
+            Just("cluster"),
+            Just("C:\\exchsrvr\\bin\\eseutil.exe"),
+        ];
+        let arg = prop_oneof![
+            Just("-patch"),
+            Just("-fix"),
+            Just("-test"),
+            Just("-pri"),
+            Just("-pub"),
+            Just("/p"),
+            Just("/d"),
+            Just("/g"),
+            Just("/r"),
+            Just("/ispriv"),
+            Just("/ispub"),
+            Just("/tD:\\tmp.edb"),
+            Just("C:\\exchsrvr\\mdbdata\\priv.edb"),
+            Just("resource"),
+            Just("/online"),
+        ];
+        (program, prop::collection::vec(arg, 0..4))
+            .prop_map(|(p, args)| std::iter::once(p).chain(args).map(str::to_string).collect())
+    }
+
+    /// Wraps a command in one of the wrappers kbguard sees through, the way a person writes it.
+    fn wrap(kind: u8, argv: Vec<String>) -> Vec<String> {
+        // `start` and `call` are cmd built-ins: another shell runs them through cmd.
+        let builtin = argv.first().is_some_and(|p| p == "start" || p == "call");
+        let argv = if builtin && (11..=14).contains(&(kind % 16)) {
+            wrap(0, argv)
+        } else {
+            argv
+        };
+        // cmd has no way to quote a quote inside quotes: a command holding one (a runas string)
+        // is wrapped further only by wrappers that pass words on as words.
+        if argv.iter().any(|a| a.contains('"')) && !(5..=10).contains(&(kind % 16)) {
+            return wrap(5 + kind % 6, argv);
+        }
+        let prefix = |words: &[&str]| -> Vec<String> {
+            words
+                .iter()
+                .map(|w| w.to_string())
+                .chain(argv.clone())
+                .collect()
+        };
+        // Each shell's own quoting, so that the joined line runs the same words.
+        let cmd_line = argv
+            .iter()
+            .map(|a| {
+                if a.is_empty() || a.contains(' ') {
+                    format!("\"{a}\"")
+                } else {
+                    a.chars()
+                        .flat_map(|c| {
+                            let escape = "&|()<>^".contains(c).then_some('^');
+                            escape.into_iter().chain(std::iter::once(c))
+                        })
+                        .collect()
+                }
+            })
+            .collect::<Vec<String>>()
+            .join(" ");
+        let plain = |a: &str| {
+            !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "\\:._/".contains(c) || c == '-')
+                && !a.starts_with('-')
+        };
+        let ps_quote = |a: &str| format!("'{}'", a.replace('\'', "''"));
+        let ps_line = argv
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                match (
+                    i,
+                    plain(a) || (i > 0 && a.starts_with('-') && !a.contains(['\'', ' ', '&'])),
+                ) {
+                    (_, true) => a.clone(),
+                    (0, false) => format!("& {}", ps_quote(a)),
+                    (_, false) => ps_quote(a),
+                }
+            })
+            .collect::<Vec<String>>()
+            .join(" ");
+        let sh_line = argv
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect::<Vec<String>>()
+            .join(" ");
+        // runas hands its string to the program as Windows splits a command line.
+        let win_line = argv
+            .iter()
+            .map(|a| {
+                if a.is_empty() || a.contains(' ') {
+                    format!("\"{}\"", a.replace('"', "\\\""))
+                } else {
+                    a.clone()
+                }
+            })
+            .collect::<Vec<String>>()
+            .join(" ");
+        match kind % 16 {
+            0 => prefix(&["cmd", "/c"]),
+            1 => prefix(&["cmd.exe", "/S", "/C"]),
+            2 => prefix(&["start", "/wait"]),
+            3 => prefix(&["start", "", "/b"]),
+            4 => prefix(&["call"]),
+            5 => prefix(&["sudo", "-u", "exadmin"]),
+            6 => prefix(&["env", "KBGUARD_TEST=1"]),
+            7 => prefix(&["nohup"]),
+            8 => prefix(&["time", "-p"]),
+            9 => prefix(&["nice", "-n", "5"]),
+            10 => prefix(&["timeout", "600"]),
+            11 => vec!["runas".into(), "/user:EXCH\\admin".into(), win_line],
+            12 => vec![
+                "powershell".into(),
+                "-NoProfile".into(),
+                "-Command".into(),
+                ps_line,
+            ],
+            13 => vec!["pwsh".into(), "-c".into(), ps_line],
+            14 => vec!["bash".into(), "-c".into(), sh_line],
+            _ => vec!["cmd".into(), "/c".into(), cmd_line],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn wrapping_a_command_never_changes_its_verdict(
+            argv in command(),
+            kinds in prop::collection::vec(any::<u8>(), 1..4),
+        ) {
+            let plain = outcome(&argv);
+            let mut wrapped = argv.clone();
+            for kind in kinds {
+                wrapped = wrap(kind, wrapped);
+            }
+            prop_assert_eq!(outcome(&wrapped), plain, "{:?}", wrapped);
+        }
+    }
+}
