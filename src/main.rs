@@ -911,6 +911,13 @@ fn run_command(
             argv.join(" ")
         );
     }
+    // `run -- X=1 cmd`: the leading assignments go into the command's environment, as a shell
+    // would put them (the check above saw them the same way).
+    let (assignments, argv) = cmdline::split_assignments(argv);
+    if argv.is_empty() {
+        return Err(Failure("run needs a command after the assignments".into()));
+    }
+    child_env.extend(assignments);
     match kbguard::child::run(argv, &child_env) {
         Ok(status) => Ok(kbguard::child::exit_code(status)),
         Err(err) => {

@@ -243,6 +243,28 @@ fn run_never_starts_a_blocked_command_and_applies_workarounds_on_request() {
         .code(0)
         .stderr(contains("--force"));
     assert!(marker.exists());
+
+    // An assignment before the command is checked and passed on, as a shell would; a wrapper
+    // in front does not hide the command.
+    fs::remove_file(&marker).unwrap();
+    kbguard()
+        .args(["run", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "nohup"])
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(1);
+    assert!(!marker.exists());
+    kbguard()
+        .args(["run", "--facts"])
+        .arg(example("exchange55-cluster-node.ron"))
+        .args(["--", "_CLUSTER_NETWORK_NAME_=EXCLUSTER"])
+        .arg(&isinteg)
+        .arg("-patch")
+        .assert()
+        .code(0);
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "EXCLUSTER");
 }
 
 #[cfg(unix)]

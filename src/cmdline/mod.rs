@@ -249,6 +249,17 @@ fn statement(
     unwrap(words, shell, local, out, depth)
 }
 
+/// The leading `NAME=VALUE` words of an argv, and the command after them.
+pub fn split_assignments(argv: &[String]) -> (Vec<(String, String)>, &[String]) {
+    let n = argv.iter().take_while(|a| assignment(a).is_some()).count();
+    let pairs = argv[..n]
+        .iter()
+        .filter_map(|a| assignment(a))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (pairs, &argv[n..])
+}
+
 /// `NAME=VALUE` with a valid variable name.
 fn assignment(word: &str) -> Option<(&str, &str)> {
     let (name, value) = word.split_once('=')?;
