@@ -60,9 +60,26 @@ pub struct Article {
     pub applies_to: Vec<String>,
     /// Every section, in order.
     pub sections: Vec<Section>,
-    /// Error messages quoted in SYMPTOMS (indented blocks), lines joined by `\n`.
-    pub messages: Vec<String>,
+    /// Messages the article quotes, in every section: indented blocks (lines joined by `\n`)
+    /// and short passages in double quotes, in article order.
+    pub messages: Vec<QuotedMessage>,
 }
+
+/// A message an article quotes, and where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuotedMessage {
+    /// The heading of the section that quotes it, e.g. `SYMPTOMS`, `CAUSE`, `MORE INFORMATION`.
+    pub section: String,
+    /// The message, lines joined by `\n`.
+    pub text: String,
+}
+
+/// Indented blocks longer than this many lines are listings or code, not messages.
+const MAX_BLOCK_LINES: usize = 12;
+/// Nor is an indented block or a quoted passage longer than this.
+const MAX_MESSAGE_BYTES: usize = 800;
+/// A passage in double quotes is taken as a message from this many words on.
+const MIN_INLINE_WORDS: usize = 3;
 
 impl Article {
     /// The section with this heading (case-insensitive), if any.
@@ -119,9 +136,23 @@ pub fn parse(bytes: &[u8]) -> Result<Article, ArticleError> {
     let body = &lines[body_start..body_end];
     article.applies_to = parse_applies_to(body);
     article.sections = parse_sections(body);
-    if let Some(symptoms) = article.section("SYMPTOMS") {
-        article.messages = quoted_blocks(&symptoms.text);
-    }
+    article.messages = article
+        .sections
+        .iter()
+        .flat_map(|s| {
+            let blocks = quoted_blocks(&s.text)
+                .into_iter()
+                .filter(|b| b.lines().count() <= MAX_BLOCK_LINES);
+            blocks
+                .chain(inline_quotes(&s.text))
+                .filter(|m| m.len() <= MAX_MESSAGE_BYTES)
+                .map(|text| QuotedMessage {
+                    section: s.heading.clone(),
+                    text,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     Ok(article)
 }
 
@@ -269,6 +300,27 @@ fn section(heading: String, lines: &[&str]) -> Section {
     }
 }
 
+/// Passages of prose in double quotes (straight or curly) of [`MIN_INLINE_WORDS`] words or
+/// more, on one line or wrapped over a few: how articles quote a message inside a sentence
+/// ("you receive the following error message: "Cannot find the file""). Whitespace is joined.
+pub fn inline_quotes(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find(['"', '\u{201c}']) {
+        let after = &rest[open + rest[open..].chars().next().map_or(1, char::len_utf8)..];
+        let Some(close) = after.find(['"', '\u{201d}']) else {
+            break;
+        };
+        let inner = &after[..close];
+        let words: Vec<&str> = inner.split_whitespace().collect();
+        if words.len() >= MIN_INLINE_WORDS && inner.lines().count() <= 4 {
+            out.push(words.join(" "));
+        }
+        rest = &after[close + after[close..].chars().next().map_or(1, char::len_utf8)..];
+    }
+    out
+}
+
 /// The indented blocks of a section: runs of lines indented by three or more spaces that
 /// start after a blank line (an indented line right after text continues a list item).
 pub fn quoted_blocks(text: &str) -> Vec<String> {
@@ -334,6 +386,8 @@ CAUSE
 
 The lock is held by the other node.
 
+      Spool file is locked by another node
+
 Additional query words: frob
 
 ======================================================================
@@ -364,15 +418,33 @@ Keywords          : kbwidget
         assert_eq!(headings, ["SYMPTOMS", "CAUSE"]);
         assert_eq!(
             a.section("cause").unwrap().text,
-            "The lock is held by the other node."
+            "The lock is held by the other node.\n\n      Spool file is locked by another node"
         );
+        let messages: Vec<(&str, &str)> = a
+            .messages
+            .iter()
+            .map(|m| (m.section.as_str(), m.text.as_str()))
+            .collect();
         assert_eq!(
-            a.messages,
+            messages,
             [
-                "Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLocked",
-                "Second message %1"
+                (
+                    "SYMPTOMS",
+                    "Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLocked"
+                ),
+                ("SYMPTOMS", "Second message %1"),
+                ("CAUSE", "Spool file is locked by another node")
             ]
         );
+    }
+
+    #[test]
+    fn quoted_passages_in_prose_are_messages() {
+        assert_eq!(
+            inline_quotes("you see \"Cannot find\nthe file\" or \"OK\", then \u{201c}Access is denied now\u{201d}."),
+            ["Cannot find the file", "Access is denied now"]
+        );
+        assert!(inline_quotes("an \"unclosed quote here").is_empty());
     }
 
     #[test]

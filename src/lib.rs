@@ -14,11 +14,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod archive;
 pub mod article;
 pub mod cache;
 pub mod child;
 pub mod cmdline;
+pub mod corpus;
 pub mod eval;
 pub mod facts;
 pub mod intent;
@@ -26,6 +28,7 @@ pub mod load;
 pub mod lookup;
 pub mod model;
 pub mod preflight;
+pub mod products;
 pub mod report;
 pub mod ruleset;
 pub mod span;

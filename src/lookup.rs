@@ -12,169 +12,15 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::archive::{Archive, Candidate};
+use crate::analysis::{
+    is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights, MAX_UNIT_TOKENS,
+};
+use crate::corpus::Corpus;
 use crate::facts::{render_template, FactSet};
 use crate::model::Symptom;
+use crate::products::ProductQuery;
 use crate::ruleset::RuleSet;
 
-/// A token of error text: lowercased, with where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    /// Lowercased text; identifiers and codes are kept whole (`jet_errkeyduplicate`, `-1605`,
-    /// `0x8004010f`).
-    pub text: String,
-    /// Byte range in the source text.
-    pub span: Range<usize>,
-    /// True for a placeholder that matches any value.
-    pub wildcard: bool,
-}
-
-/// Splits error text into tokens; placeholders become wildcards when `placeholders` is set.
-pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < text.len() {
-        let c = text[i..].chars().next().unwrap_or(' ');
-        if placeholders && c == '<' {
-            if let Some(end) = text[i..].find('>').filter(|&e| e > 1 && e < 40) {
-                let inner = &text[i + 1..i + end];
-                if !inner.contains(['<', '\n']) {
-                    tokens.push(Token {
-                        text: String::new(),
-                        span: i..i + end + 1,
-                        wildcard: true,
-                    });
-                    i += end + 1;
-                    continue;
-                }
-            }
-        }
-        if placeholders && c == '%' {
-            let rest = &bytes[i + 1..];
-            let len = rest
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count()
-                .max(usize::from(
-                    rest.first().is_some_and(|b| b"sdlux".contains(b)),
-                ));
-            if len > 0 {
-                tokens.push(Token {
-                    text: String::new(),
-                    span: i..i + 1 + len,
-                    wildcard: true,
-                });
-                i += 1 + len;
-                continue;
-            }
-        }
-        let word_char = |ch: char| ch.is_alphanumeric() || ch == '_';
-        let negative_number = c == '-'
-            && text[i + 1..].starts_with(|d: char| d.is_ascii_digit())
-            && (i == 0 || !text[..i].ends_with(word_char));
-        if word_char(c) || negative_number {
-            let start = i;
-            i += c.len_utf8();
-            while let Some(ch) = text[i..].chars().next().filter(|&ch| word_char(ch)) {
-                i += ch.len_utf8();
-            }
-            let word = text[start..i].to_lowercase();
-            let wildcard = placeholders && word.len() >= 3 && word.bytes().all(|b| b == b'x');
-            tokens.push(Token {
-                text: if wildcard { String::new() } else { word },
-                span: start..i,
-                wildcard,
-            });
-            continue;
-        }
-        i += c.len_utf8();
-    }
-    tokens
-}
-
-/// Token weights: rare words identify a message, common ones barely do.
-pub trait Weights {
-    /// The weight of a (lowercased) token; unknown tokens weigh the most.
-    fn weight(&self, token: &str) -> f32;
-}
-
-/// Every token weighs the same: for the curated set alone, with no archive statistics.
-pub struct Uniform;
-
-impl Weights for Uniform {
-    fn weight(&self, _token: &str) -> f32 {
-        1.0
-    }
-}
-
-/// Tokens inside log decoration (timestamps, `process[pid]:`) keep this share of their weight:
-/// they can still match, but cannot drown the message they decorate.
-const NOISE_FACTOR: f32 = 0.05;
-
-/// Byte ranges of log decoration in pasted text: dates and times, syslog's `Mon DD`, and
-/// `process[pid]:` prefixes.
-pub fn log_noise(text: &str) -> Vec<Range<usize>> {
-    static NOISE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::RegexBuilder::new(concat!(
-            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
-            r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
-            r"|\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]M)?\b",
-            r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
-            r"|[\w.-]+\[\d+\]:",
-        ))
-        .case_insensitive(true)
-        .build()
-        .ok()
-    });
-    match NOISE.as_ref() {
-        Some(re) => re.find_iter(text).map(|m| m.range()).collect(),
-        None => Vec::new(),
-    }
-}
-
-/// A query, tokenised and weighted once for all the messages it is compared with.
-#[derive(Clone, Debug)]
-pub struct Query {
-    /// The query's tokens, at most [`MAX_QUERY_TOKENS`].
-    pub tokens: Vec<Token>,
-    /// The weight of each token.
-    pub weights: Vec<f32>,
-    /// The sum of the weights.
-    pub total: f32,
-}
-
-/// Queries are cut to this many tokens: an error message is far shorter, and it bounds the
-/// work a 10 MB paste can cause.
-pub const MAX_QUERY_TOKENS: usize = 256;
-/// Messages are compared on at most this many tokens, for the same reason.
-pub const MAX_UNIT_TOKENS: usize = 256;
-
-impl Query {
-    /// Tokenises and weights a query.
-    pub fn new(text: &str, weights: &dyn Weights) -> Query {
-        let mut tokens = tokenize(text, false);
-        tokens.truncate(MAX_QUERY_TOKENS);
-        let noise = log_noise(text);
-        let weights: Vec<f32> = tokens
-            .iter()
-            .map(|t| {
-                let w = token_weight(weights, &t.text);
-                if noise.iter().any(|r| r.contains(&t.span.start)) {
-                    w * NOISE_FACTOR
-                } else {
-                    w
-                }
-            })
-            .collect();
-        let total = weights.iter().sum();
-        Query {
-            tokens,
-            weights,
-            total,
-        }
-    }
-}
 
 /// How well a query matches one message (or one line of it).
 #[derive(Clone, Debug, PartialEq)]
@@ -193,23 +39,6 @@ pub struct UnitMatch {
 /// How many query tokens one placeholder may take as its value.
 const MAX_SLOT_TOKENS: usize = 4;
 
-/// The weight of every hexadecimal value: each one is rare, but as a class they are common,
-/// and a log shows other values in the same slots.
-const HEX_WEIGHT: f32 = 2.0;
-
-/// A token's weight: hexadecimal values weigh [`HEX_WEIGHT`], other tokens what `weights` says.
-pub fn token_weight(weights: &dyn Weights, token: &str) -> f32 {
-    if is_hex_value(token) {
-        HEX_WEIGHT
-    } else {
-        weights.weight(token)
-    }
-}
-
-/// True for a hexadecimal value such as `0x8004010f`: logs fill such slots with other values.
-fn is_hex_value(text: &str) -> bool {
-    text.len() > 3 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
-}
 
 /// What one step of an alignment did.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -343,44 +172,6 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
     })
 }
 
-/// Summed weight of a unit's non-placeholder tokens.
-pub fn unit_weight(unit: &[Token], weights: &dyn Weights) -> f32 {
-    unit.iter()
-        .filter(|t| !t.wildcard)
-        .map(|t| token_weight(weights, &t.text))
-        .sum()
-}
-
-/// The byte ranges of a message's non-blank lines.
-pub fn line_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        if !line.trim().is_empty() {
-            ranges.push(start..start + line.len());
-        }
-        start += line.len();
-    }
-    ranges
-}
-
-/// The tokens of each non-blank line of `message` (`tokens` is `tokenize(message, ..)`).
-pub fn line_units<'t>(message: &str, tokens: &'t [Token]) -> Vec<&'t [Token]> {
-    // Tokens are in text order, so each line's tokens are a contiguous run.
-    let mut start = 0;
-    line_ranges(message)
-        .into_iter()
-        .map(|line| {
-            let len = tokens[start..]
-                .iter()
-                .take_while(|t| t.span.start < line.end)
-                .count();
-            let unit = &tokens[start..start + len];
-            start += len;
-            unit
-        })
-        .collect()
-}
 
 /// A single line of a longer message is weaker evidence than the whole message.
 pub const LINE_FACTOR: f32 = 0.96;
@@ -509,6 +300,20 @@ pub struct Hit {
     /// The article's revision date (`YYYY-MM-DD`) when the archive knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// The section where it matched best (`SYMPTOMS`, `CAUSE`, `MORE INFORMATION`, `TITLE`).
+    pub section: Option<String>,
+    /// A short passage from there, with the query's words marked.
+    pub snippet: Option<Snippet>,
+    /// The products the article applies to (its "applies to" list), when the archive has it.
+    pub products: Vec<String>,
+    /// The versions it names.
+    pub versions: Vec<String>,
+    /// Whether it applies to the host's (or the asked-for) products; `None` when none was
+    /// given.
+    pub applies: Option<bool>,
+    /// Its number in the corpus, for fetching its sections.
+    #[serde(skip)]
+    pub aid: Option<u32>,
 }
 
 /// One curated symptom, prepared once for many queries.
@@ -642,6 +447,12 @@ impl Curated {
                         matched_span: m.span,
                         workaround: s.workaround.clone(),
                         date: None,
+                        section: Some(if s.source == HitSource::Rule { "RULE" } else { "RECORD" }.into()),
+                        snippet: None,
+                        products: Vec::new(),
+                        versions: Vec::new(),
+                        applies: None,
+                        aid: None,
                     },
                 );
             }
@@ -653,46 +464,78 @@ impl Curated {
     }
 }
 
-/// How many messages the index proposes for re-ranking.
+/// How many messages the index proposes for re-ranking, per view.
 const CANDIDATES: usize = 25;
-/// Below this best message score, articles whose body matches are considered too.
-const BODY_FALLBACK_BELOW: f32 = 0.5;
-/// Body-only matches rank below any good message match.
-const BODY_SCALE: f32 = 0.2;
+/// How many articles the index proposes by their words.
+const LEXICAL_CANDIDATES: usize = 40;
+/// What the best words-over-fields evidence adds to a message match: enough to order articles
+/// that quote the same message and to carry a description, never enough to lift a weak
+/// message match over a complete one.
+const LEXICAL_WEIGHT: f32 = 0.35;
+/// A message quoted outside SYMPTOMS is slightly weaker evidence that the article is about it.
+const OTHER_SECTION_FACTOR: f32 = 0.97;
+/// What applying to the host's (or the asked-for) product adds.
+const PRODUCT_BOOST: f64 = 0.25;
 
-/// Looks queries up in the curated rules and records and, when given, the archive index.
+/// What a lookup is asked besides the text.
+#[derive(Clone, Debug, Default)]
+pub struct LookupOptions {
+    /// How many hits at most.
+    pub limit: usize,
+    /// Products to rank first (from `--product`/`--version` or the host's facts).
+    pub products: Vec<ProductQuery>,
+    /// Only articles that apply to one of `products`.
+    pub only_products: bool,
+}
+
+/// Looks queries up in the curated rules and records and, when given, an archive.
 /// A curated rule ranks above an archive article that matches as well.
 pub struct Lookup<'a> {
     curated: Curated,
-    archive: Option<&'a Archive>,
+    corpus: Option<&'a dyn Corpus>,
 }
 
 impl<'a> Lookup<'a> {
-    /// Prepares lookups over `set` and, when given, `archive` (whose weights then apply).
-    pub fn new(set: &RuleSet, archive: Option<&'a Archive>) -> Lookup<'a> {
+    /// Prepares lookups over `set` and, when given, `corpus` (whose weights then apply).
+    pub fn new(set: &RuleSet, corpus: Option<&'a dyn Corpus>) -> Lookup<'a> {
+        let weights: &dyn Weights = match corpus {
+            Some(c) => c,
+            None => &Uniform,
+        };
         Lookup {
-            curated: Curated::new(set, weights_of(archive)),
-            archive,
+            curated: Curated::new(set, weights),
+            corpus,
         }
     }
 
-    /// The best `limit` articles for `text`.
-    pub fn find(&self, text: &str, limit: usize) -> Vec<Hit> {
-        let query = Query::new(text, weights_of(self.archive));
+    /// The best `options.limit` articles for `text`.
+    pub fn find(&self, text: &str, options: &LookupOptions) -> Vec<Hit> {
+        let weights: &dyn Weights = match self.corpus {
+            Some(c) => c,
+            None => &Uniform,
+        };
+        let query = Query::new(text, weights);
         let mut hits: BTreeMap<String, Hit> = self
             .curated
             .find(&query, usize::MAX)
             .into_iter()
             .map(|h| (h.id.clone(), h))
             .collect();
-        if let Some(archive) = self.archive {
-            for hit in lookup_archive(archive, &query) {
+        if let Some(corpus) = self.corpus {
+            let curated: Vec<&str> = hits.keys().map(String::as_str).collect();
+            for hit in rank_corpus(corpus, &query, &curated) {
                 match hits.get_mut(&hit.id) {
                     // A curated hit keeps its rules and workaround; it takes the better score
-                    // and the archive's date.
+                    // and what the archive knows of the article.
                     Some(curated) => {
                         curated.score = curated.score.max(hit.score);
                         curated.date = hit.date;
+                        curated.products = hit.products;
+                        curated.versions = hit.versions;
+                        curated.aid = hit.aid;
+                        if curated.matched.is_empty() {
+                            curated.section = hit.section;
+                        }
                     }
                     None => {
                         hits.insert(hit.id.clone(), hit);
@@ -701,22 +544,37 @@ impl<'a> Lookup<'a> {
             }
         }
         let mut hits: Vec<Hit> = hits.into_values().collect();
+        if !options.products.is_empty() {
+            for hit in &mut hits {
+                let applies = options
+                    .products
+                    .iter()
+                    .any(|p| p.matches(&hit.products.join("\n"), &hit.versions.join(", ")));
+                hit.applies = Some(applies);
+                if applies {
+                    hit.score += PRODUCT_BOOST;
+                }
+            }
+            if options.only_products {
+                hits.retain(|h| h.applies == Some(true));
+            }
+        }
         sort_hits(&mut hits);
-        hits.truncate(limit);
+        hits.truncate(options.limit);
+        for hit in &mut hits {
+            add_snippet(hit, &query, self.corpus);
+        }
         hits
     }
 }
 
-fn weights_of(archive: Option<&Archive>) -> &dyn Weights {
-    match archive {
-        Some(a) => a,
-        None => &Uniform,
-    }
-}
-
 /// One query: [`Lookup::new`] then [`Lookup::find`]. For many queries, keep the [`Lookup`].
-pub fn lookup(set: &RuleSet, archive: Option<&Archive>, text: &str, limit: usize) -> Vec<Hit> {
-    Lookup::new(set, archive).find(text, limit)
+pub fn lookup(set: &RuleSet, corpus: Option<&dyn Corpus>, text: &str, limit: usize) -> Vec<Hit> {
+    let options = LookupOptions {
+        limit,
+        ..LookupOptions::default()
+    };
+    Lookup::new(set, corpus).find(text, &options)
 }
 
 /// The total order of results, documented in docs/lookup.md: higher score first; among equal
@@ -733,71 +591,72 @@ fn sort_hits(hits: &mut [Hit]) {
     });
 }
 
-/// Ranks archive articles for a query: candidates from the index, re-ranked by how well their
-/// quoted messages match; articles matching only by body text rank low.
-pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
+/// Ranks a corpus's articles for a query, combining the evidence: how well a message the
+/// article quotes aligns with the query (0..1, from the candidates by message words), plus
+/// [`LEXICAL_WEIGHT`] times its words-over-fields score relative to the best article's. A
+/// pasted error is decided by its message, a description by its words, a mixture by both.
+/// `curated` names articles the curated set already found: their lexical evidence is scored
+/// too, so a curated hit is not outranked by an equal archive one.
+pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<Hit> {
+    // The best message of each article: (score, message number).
     let mut best: BTreeMap<u32, (UnitMatch, u32)> = BTreeMap::new();
-    let mut consider = |candidates: &[Candidate]| {
-        for candidate in candidates {
-            let Candidate::Message(mid) = *candidate else {
-                continue;
-            };
-            let Some(message) = archive.table.message(mid as usize) else {
-                continue;
-            };
-            let totals = UnitTotals::Stored {
-                whole: message.total,
-                lines: &message.lines,
-            };
-            let m = match_message_with(query, message.text, totals);
-            if let Some(m) = m {
-                // Equal scores keep the article's first message, whatever the candidate order.
-                let better = best
-                    .get(&message.article)
-                    .is_none_or(|(b, bmid)| (m.score, Reverse(mid)) > (b.score, Reverse(*bmid)));
-                if better {
-                    best.insert(message.article, (m, mid));
-                }
-            }
+    for mid in corpus.message_candidates(query, CANDIDATES) {
+        let Some(message) = corpus.message(mid) else {
+            continue;
+        };
+        let totals = UnitTotals::Stored {
+            whole: message.total,
+            lines: &message.lines,
+        };
+        let Some(mut m) = match_message_with(query, message.text, totals) else {
+            continue;
+        };
+        if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
+            m.score *= OTHER_SECTION_FACTOR;
         }
-    };
-    let candidates = archive.candidates(query, CANDIDATES, false);
-    consider(&candidates);
-    let top = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
-    let mut body_hits: Vec<(u32, f32)> = Vec::new();
-    if top < BODY_FALLBACK_BELOW {
-        let body = archive.candidates(query, CANDIDATES / 2, true);
-        let max = body
-            .iter()
-            .filter_map(|c| match c {
-                Candidate::Body(_, s) => Some(*s),
-                Candidate::Message(_) => None,
-            })
-            .fold(0.0f32, f32::max);
-        for c in body {
-            if let Candidate::Body(aid, s) = c {
-                if !best.contains_key(&aid) && max > 0.0 {
-                    body_hits.push((aid, BODY_SCALE * s / max));
-                }
-            }
+        // Equal scores keep the article's first message, whatever the candidate order.
+        let better = best
+            .get(&message.article)
+            .is_none_or(|(b, bmid)| (m.score, Reverse(mid)) > (b.score, Reverse(*bmid)));
+        if better {
+            best.insert(message.article, (m, mid));
         }
     }
-    let matched = best.into_iter().map(|(aid, (m, mid))| {
-        (
-            aid,
-            m.score,
-            archive
-                .table
-                .message(mid as usize)
-                .map(|msg| (msg.text.to_string(), m.span)),
-        )
-    });
-    let body_only = body_hits.into_iter().map(|(aid, score)| (aid, score, None));
-    let mut hits: Vec<Hit> = matched
-        .chain(body_only)
-        .filter_map(|(aid, score, matched)| {
-            let record = archive.table.article(aid as usize)?;
-            let (matched, matched_span) = matched.unwrap_or_default();
+    let mut lexical: BTreeMap<u32, f32> = corpus
+        .lexical(query, LEXICAL_CANDIDATES, None)
+        .into_iter()
+        .collect();
+    let mut missing: Vec<u32> = best
+        .keys()
+        .copied()
+        .filter(|a| !lexical.contains_key(a))
+        .collect();
+    missing.extend(
+        curated
+            .iter()
+            .filter_map(|id| corpus.find(id))
+            .filter(|a| !lexical.contains_key(a)),
+    );
+    if !missing.is_empty() {
+        lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
+    }
+    let top = lexical.values().copied().fold(0.0f32, f32::max);
+    let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
+    articles.sort_unstable();
+    articles.dedup();
+    let mut hits: Vec<Hit> = articles
+        .into_iter()
+        .filter_map(|aid| {
+            let record = corpus.article(aid)?;
+            let message = best.get(&aid);
+            let words = lexical.get(&aid).map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
+            let score = message.map_or(0.0, |(m, _)| m.score) + LEXICAL_WEIGHT * words;
+            let (matched, matched_span, section) = message
+                .and_then(|(m, mid)| {
+                    let msg = corpus.message(*mid)?;
+                    Some((msg.text.to_string(), m.span.clone(), Some(msg.section.to_string())))
+                })
+                .unwrap_or_default();
             Some(Hit {
                 id: record.id,
                 title: record.title,
@@ -808,11 +667,128 @@ pub fn lookup_archive(archive: &Archive, query: &Query) -> Vec<Hit> {
                 matched_span,
                 workaround: None,
                 date: (!record.date.is_empty()).then_some(record.date),
+                section,
+                snippet: None,
+                products: split_list(&record.products, '\n'),
+                versions: split_list(&record.versions, ','),
+                applies: None,
+                aid: Some(aid),
             })
         })
         .collect();
     sort_hits(&mut hits);
     hits
+}
+
+fn split_list(text: &str, sep: char) -> Vec<String> {
+    text.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// A short passage of a hit with the query's words marked: the matched message when a message
+/// matched, else the stretch of the title or a section densest in the query's words.
+fn add_snippet(hit: &mut Hit, query: &Query, corpus: Option<&dyn Corpus>) {
+    if !hit.matched.is_empty() {
+        hit.snippet = Some(Snippet::of(&hit.matched, query));
+        if hit.section.is_none() {
+            hit.section = Some("SYMPTOMS".into());
+        }
+        return;
+    }
+    let (Some(corpus), Some(aid)) = (corpus, hit.aid) else {
+        return;
+    };
+    let best = corpus
+        .sections(aid)
+        .into_iter()
+        .filter_map(|(heading, text)| {
+            let snippet = Snippet::window(&text, query)?;
+            Some((snippet.weight, heading, snippet))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, heading, snippet)) = best {
+        hit.section = Some(heading);
+        hit.snippet = Some(snippet);
+    }
+}
+
+/// A short passage with the query's words marked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snippet {
+    /// The passage, whitespace collapsed.
+    pub text: String,
+    /// Byte ranges of `text` that are words of the query.
+    pub marks: Vec<Range<usize>>,
+    /// The summed weight of the distinct query words it holds, to pick the best passage.
+    #[serde(skip)]
+    weight: f32,
+}
+
+/// Passages are cut to about this many words.
+const SNIPPET_WORDS: usize = 30;
+
+impl Snippet {
+    /// `text` whole (whitespace collapsed), with the query's words marked.
+    fn of(text: &str, query: &Query) -> Snippet {
+        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        Snippet::marked(collapsed, query)
+    }
+
+    /// The window of [`SNIPPET_WORDS`] words of `text` holding the most query weight; `None`
+    /// when it holds no query word.
+    fn window(text: &str, query: &Query) -> Option<Snippet> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let weight_of = |w: &str| -> f32 {
+            tokenize(w, false)
+                .iter()
+                .filter_map(|t| query.tokens.iter().position(|q| q.text == t.text))
+                .map(|i| query.weights[i])
+                .sum()
+        };
+        let weights: Vec<f32> = words.iter().map(|w| weight_of(w)).collect();
+        let n = SNIPPET_WORDS.min(words.len());
+        if n == 0 {
+            return None;
+        }
+        let mut sum: f32 = weights[..n].iter().sum();
+        let (mut best, mut at) = (sum, 0);
+        for i in n..words.len() {
+            sum += weights[i] - weights[i - n];
+            if sum > best {
+                best = sum;
+                at = i + 1 - n;
+            }
+        }
+        if best <= 0.0 {
+            return None;
+        }
+        let mut text = words[at..at + n].join(" ");
+        if at > 0 {
+            text.insert_str(0, "… ");
+        }
+        if at + n < words.len() {
+            text.push_str(" …");
+        }
+        let mut snippet = Snippet::marked(text, query);
+        snippet.weight = best;
+        Some(snippet)
+    }
+
+    fn marked(text: String, query: &Query) -> Snippet {
+        let marks = tokenize(&text, false)
+            .into_iter()
+            .filter(|t| query.tokens.iter().any(|q| q.text == t.text))
+            .map(|t| t.span)
+            .collect();
+        Snippet {
+            text,
+            marks,
+            weight: 0.0,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kbguard::archive::{self, Archive};
+use kbguard::corpus::Corpus;
+use kbguard::products::{self, ProductQuery};
 use kbguard::cmdline::{self, Shell};
 use kbguard::eval::{evaluate, plan_workarounds};
 use kbguard::facts::{self, Fact, FactSource};
@@ -286,10 +288,63 @@ enum Cmd {
         batch: Option<PathBuf>,
         #[command(flatten)]
         index: IndexArgs,
-        /// The error message.
-        #[arg(required_unless_present = "batch")]
+        #[command(flatten)]
+        products: ProductArgs,
+        /// The error message, or a description of the problem (may start with `-`:
+        /// `kbguard lookup "-1018 JET_errReadVerifyFailure"`).
+        #[arg(required_unless_present = "batch", allow_hyphen_values = true)]
         query: Option<String>,
     },
+}
+
+#[derive(Args, Clone, Default)]
+struct ProductArgs {
+    /// Rank articles that apply to this product first (e.g. "Exchange", "Windows NT").
+    #[arg(long, value_name = "NAME")]
+    product: Option<String>,
+    /// With --product: the version it must apply to (5.5 matches 5.5.2653).
+    #[arg(long, value_name = "V", requires = "product")]
+    version: Option<String>,
+    /// Show only articles that apply to the product (or to the host's products).
+    #[arg(long)]
+    only_product: bool,
+    /// Rank articles that apply to this host's products first: a snapshot (RON, or JSON by
+    /// extension), as `check` takes it.
+    #[arg(long = "facts", value_name = "FILE")]
+    facts: Option<PathBuf>,
+    /// A host fact, as `check` takes it (e.g. product.exchange.version=5.5.2653).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+}
+
+impl ProductArgs {
+    /// The lookup's options: the products asked for, or those of the host described.
+    fn options(&self, set: &RuleSet, limit: usize) -> Result<lookup::LookupOptions, Failure> {
+        let mut products = Vec::new();
+        if let Some(name) = &self.product {
+            products.push(ProductQuery::new(name, self.version.as_deref()));
+        }
+        if self.facts.is_some() || !self.sets.is_empty() {
+            let host = facts::collect(
+                &set.catalogue,
+                &FactOptions {
+                    snapshot: self.facts.clone(),
+                    sets: self.sets.clone(),
+                },
+            )?;
+            products.extend(products::host_products(&host));
+        }
+        if self.only_product && products.is_empty() {
+            return Err(Failure(
+                "--only-product needs --product, or host facts (--facts, --set) naming a product".into(),
+            ));
+        }
+        Ok(lookup::LookupOptions {
+            limit,
+            products,
+            only_products: self.only_product,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -563,16 +618,19 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             batch,
             query,
             index,
+            products,
         } => {
             let set = load_for_use(&rules)?;
+            let options = products.options(&set, limit)?;
             let archive = index.open()?;
             let note = archive.is_none().then_some(
                 "no archive index is loaded: searching the built-in rules and article records only (import one with `kbguard kb import DIR`)",
             );
+            let corpus = archive.as_ref().map(|a| a as &dyn Corpus);
             match (batch, query) {
-                (Some(file), _) => lookup_batch(&set, archive.as_ref(), &file, limit, note),
+                (Some(file), _) => lookup_batch(&set, corpus, &file, &options, note),
                 (None, Some(query)) => {
-                    let hits = lookup::lookup(&set, archive.as_ref(), &query, limit);
+                    let hits = lookup::Lookup::new(&set, corpus).find(&query, &options);
                     if json {
                         print_json(&lookup_json(&query, &hits, archive.as_ref(), note))?;
                     } else {
@@ -638,15 +696,20 @@ fn lookup_json(
             "matched_part": h.matched.get(h.matched_span.clone()).unwrap_or(""),
             "workaround": h.workaround,
             "date": h.date,
+            "section": h.section,
+            "snippet": h.snippet,
+            "products": h.products,
+            "versions": h.versions,
+            "applies": h.applies,
         })).collect::<Vec<_>>(),
     })
 }
 
 fn lookup_batch(
     set: &RuleSet,
-    archive: Option<&Archive>,
+    corpus: Option<&dyn Corpus>,
     file: &std::path::Path,
-    limit: usize,
+    options: &lookup::LookupOptions,
     note: Option<&str>,
 ) -> Result<u8, Failure> {
     let bytes = if file.as_os_str() == "-" {
@@ -659,14 +722,14 @@ fn lookup_batch(
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = io::BufWriter::new(stdout());
-    let lookup = lookup::Lookup::new(set, archive);
+    let lookup = lookup::Lookup::new(set, corpus);
     // The note is said once, and lines name no generation directory: the same queries over the
     // same archive give byte-identical output, whichever import built the index.
     if let Some(note) = note {
         eprintln!("kbguard: {note}");
     }
     for query in text.lines() {
-        let hits = lookup.find(query, limit);
+        let hits = lookup.find(query, options);
         let mut json = lookup_json(query, &hits, None, None);
         if let Some(object) = json.as_object_mut() {
             object.remove("archive");

@@ -11,7 +11,7 @@ use owo_colors::{OwoColorize, Stream};
 
 use crate::eval::{Evaluation, Outcome, Trace};
 use crate::facts::{describe_probe, FactSet};
-use crate::lookup::Hit;
+use crate::lookup::{Hit, Snippet};
 use crate::model::{Condition, Severity};
 use crate::preflight::{CommandCheck, Preflight};
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
@@ -450,18 +450,27 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
             dim(&format!("({source}, score {:.3})", hit.score))
         )?;
         let span = hit.matched_span.clone();
-        let matched = match (
-            hit.matched.get(..span.start),
-            hit.matched.get(span.clone()),
-            hit.matched.get(span.end..),
-        ) {
-            (Some(a), Some(b), Some(c)) => format!(
-                "{a}{}{c}",
-                b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
-            ),
-            _ => hit.matched.clone(),
-        };
-        writeln!(out, "   matched: {}", indent(&matched, "            "))?;
+        if !hit.matched.is_empty() {
+            let matched = match (
+                hit.matched.get(..span.start),
+                hit.matched.get(span.clone()),
+                hit.matched.get(span.end..),
+            ) {
+                (Some(a), Some(b), Some(c)) => format!(
+                    "{a}{}{c}",
+                    b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
+                ),
+                _ => hit.matched.clone(),
+            };
+            let section = hit.section.as_deref().unwrap_or("SYMPTOMS");
+            writeln!(out, "   matched in {section}: {}", indent(&matched, "            "))?;
+        } else if let (Some(section), Some(snippet)) = (&hit.section, &hit.snippet) {
+            writeln!(out, "   {section}: {}", marked(snippet))?;
+        }
+        if let Some(applies) = hit.applies {
+            let what = if applies { "applies to the product(s) asked for" } else { "not shown to apply to the product(s) asked for" };
+            writeln!(out, "   {}", dim(&format!("{what}: {}", hit.products.join("; "))))?;
+        }
         if !hit.rules.is_empty() {
             writeln!(out, "   rules: {}", hit.rules.join(", "))?;
         }
@@ -470,6 +479,31 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
         }
     }
     Ok(())
+}
+
+/// A snippet with its marked words bold (or in `[...]` where colour is off).
+fn marked(snippet: &Snippet) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for mark in &snippet.marks {
+        let (Some(before), Some(word)) = (snippet.text.get(at..mark.start), snippet.text.get(mark.clone())) else {
+            continue;
+        };
+        out.push_str(before);
+        let styled = word
+            .if_supports_color(Stream::Stdout, |t| t.bold().to_string())
+            .to_string();
+        if styled == word {
+            out.push('[');
+            out.push_str(word);
+            out.push(']');
+        } else {
+            out.push_str(&styled);
+        }
+        at = mark.end;
+    }
+    out.push_str(snippet.text.get(at..).unwrap_or(""));
+    out
 }
 
 /// Describes a condition in one line (for docs and `rules --json`).
@@ -527,7 +561,12 @@ pub fn write_article(out: &mut dyn Write, a: &crate::article::Article) -> io::Re
         writeln!(out, "applies to: {entry}")?;
     }
     for m in &a.messages {
-        writeln!(out, "message: {}", indent(m, "         "))?;
+        writeln!(
+            out,
+            "message ({}): {}",
+            m.section,
+            indent(&m.text, "         ")
+        )?;
     }
     for s in &a.sections {
         writeln!(out, "\n{}\n{}", bold(&s.heading), s.text)?;

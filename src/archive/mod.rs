@@ -19,9 +19,12 @@ use miette::Diagnostic;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, TopDocs};
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery,
+};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
+    STORED, STRING,
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
@@ -29,9 +32,11 @@ use thiserror::Error;
 use crate::article::{self, Article};
 
 mod table;
-use crate::lookup::{line_units, token_weight, tokenize, Query, Token, Weights};
+use crate::analysis::{idf, line_units, token_weight, tokenize, Query, Token, Weights};
+pub use crate::corpus::{ArticleRecord, Corpus, MessageView};
+use crate::products;
 use table::TableWriter;
-pub use table::{ArticleRecord, MessageView, Table};
+pub use table::Table;
 
 /// Name of the file that names the live generation.
 const CURRENT: &str = "CURRENT";
@@ -159,30 +164,61 @@ pub enum Progress {
 }
 
 struct Fields {
+    /// A quoted message's words.
     msg: Field,
+    /// A message's number.
     mid: Field,
-    body: Field,
+    /// An article's number (on article documents).
     aid: Field,
+    /// An article's id (`Q178311`), untokenised.
+    qid: Field,
     /// The article's date as a number, `YYYYMMDD` (0 when unknown), on every document: equal
     /// scores rank the newer article first already when candidates are cut.
     date: Field,
+    /// The article's words, by where they stand ([`FIELD_WEIGHTS`] order).
+    words: [Field; 7],
+    /// The title and sections, stored (not indexed) for snippets.
+    stored: Field,
 }
+
+/// Where in an article a word stands, and how much it weighs there (BM25 per field, summed
+/// with these weights): a word of the title says far more about what the article is about
+/// than one deep in its MORE INFORMATION.
+const FIELD_WEIGHTS: [(&str, f32); 7] = [
+    ("title", 6.0),
+    ("symptoms", 2.0),
+    ("cause", 1.2),
+    ("fix", 1.0),
+    ("more", 0.8),
+    ("products", 1.5),
+    ("keywords", 1.5),
+];
+const TITLE: usize = 0;
+const SYMPTOMS: usize = 1;
+const CAUSE: usize = 2;
+const FIX: usize = 3;
+const MORE: usize = 4;
+const PRODUCTS: usize = 5;
+const KEYWORDS: usize = 6;
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    // Text arrives already tokenised by `lookup::tokenize` and joined by spaces, so
+    // Text arrives already tokenised by `analysis::tokenize` and joined by spaces, so
     // identifiers and codes (JET_errKeyDuplicate, -1605, 0x8004010F) stay whole.
     let words = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("whitespace")
             .set_index_option(IndexRecordOption::WithFreqs),
     );
+    let msg = builder.add_text_field("msg", words.clone());
     let fields = Fields {
-        msg: builder.add_text_field("msg", words.clone()),
+        msg,
+        words: FIELD_WEIGHTS.map(|(name, _)| builder.add_text_field(name, words.clone())),
         mid: builder.add_u64_field("mid", FAST | INDEXED),
-        body: builder.add_text_field("body", words),
         aid: builder.add_u64_field("aid", FAST | INDEXED),
+        qid: builder.add_text_field("qid", STRING),
         date: builder.add_u64_field("date", FAST),
+        stored: builder.add_text_field("stored", STORED),
     };
     (builder.build(), fields)
 }
@@ -230,12 +266,9 @@ fn words(tokens: &[Token]) -> String {
 struct Prepared {
     /// Index of its file in the sorted list: the article's number in the table and index.
     aid: usize,
-    id: String,
-    title: String,
-    tag: String,
-    relpath: String,
-    date: String,
-    messages: Vec<(String, Vec<Token>)>,
+    record: ArticleRecord,
+    /// Its quoted messages: (section, text, tokens).
+    messages: Vec<(String, String, Vec<Token>)>,
 }
 
 /// The tantivy side of a generation being written.
@@ -254,7 +287,7 @@ impl Writer {
         // As many indexing threads as parsing ones (RAYON_NUM_THREADS=1 imports on one thread).
         let threads = rayon::current_num_threads().clamp(1, 8);
         let writer = index
-            .writer_with_num_threads::<TantivyDocument>(threads, 48_000_000 * threads)
+            .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
             .map_err(tantivy_err(&dir))?;
         Ok(Writer {
             dir,
@@ -263,24 +296,81 @@ impl Writer {
         })
     }
 
-    /// Adds a document: its words in `text_field`, its id in `id_field`, its article's date.
-    fn add(
-        &self,
-        text_field: Field,
-        text: &str,
-        id_field: Field,
-        id: u64,
-        date: u64,
-    ) -> Result<(), ArchiveError> {
-        let mut doc = TantivyDocument::default();
-        doc.add_text(text_field, text);
-        doc.add_u64(id_field, id);
-        doc.add_u64(self.fields.date, date);
+    fn add(&self, doc: TantivyDocument) -> Result<(), ArchiveError> {
         self.writer
             .add_document(doc)
             .map(drop)
             .map_err(tantivy_err(&self.dir))
     }
+
+    /// A quoted message's document.
+    fn message(&self, mid: u64, words: &str, date: u64) -> Result<(), ArchiveError> {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.fields.msg, words);
+        doc.add_u64(self.fields.mid, mid);
+        doc.add_u64(self.fields.date, date);
+        self.add(doc)
+    }
+
+    /// An article's document: its words by field, and its sections stored for snippets.
+    fn article(&self, aid: u64, a: &Article) -> Result<(), ArchiveError> {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.aid, aid);
+        doc.add_text(f.qid, &a.id);
+        doc.add_u64(f.date, date_number(a.date.as_deref().unwrap_or("")));
+        let mut put = |field: usize, text: &str| {
+            if !text.trim().is_empty() {
+                doc.add_text(f.words[field], words(&tokenize(text, false)));
+            }
+        };
+        put(TITLE, &a.title);
+        for section in &a.sections {
+            put(section_field(&section.heading), &section.text);
+        }
+        let products = [
+            a.tag.as_deref().unwrap_or(""),
+            &a.product,
+            &a.prod_ver,
+            &a.oper_sys,
+            &a.applies_to.join("\n"),
+        ];
+        put(PRODUCTS, &products.join("\n"));
+        put(KEYWORDS, &a.keywords);
+        doc.add_text(f.stored, stored_sections(a));
+        self.add(doc)
+    }
+}
+
+/// The field (of [`FIELD_WEIGHTS`]) a section's words go to.
+fn section_field(heading: &str) -> usize {
+    let h = heading.to_ascii_uppercase();
+    if h.starts_with("SYMPTOM") || h == "SUMMARY" {
+        SYMPTOMS
+    } else if h.starts_with("CAUSE") {
+        CAUSE
+    } else if h.starts_with("RESOLUTION") || h.starts_with("WORKAROUND") || h.starts_with("STATUS")
+    {
+        FIX
+    } else {
+        MORE
+    }
+}
+
+/// Separates a heading from its text, and one section from the next, in the stored field.
+const HEADING_END: char = '\u{1f}';
+const SECTION_END: char = '\u{1e}';
+
+/// The title and sections as one stored string.
+fn stored_sections(a: &Article) -> String {
+    let mut out = format!("TITLE{HEADING_END}{}", a.title);
+    for s in &a.sections {
+        out.push(SECTION_END);
+        out.push_str(&s.heading);
+        out.push(HEADING_END);
+        out.push_str(&s.text);
+    }
+    out
 }
 
 /// `YYYY-MM-DD` as the number `YYYYMMDD`; 0 for an unknown date.
@@ -379,20 +469,11 @@ fn build_generation(
                 path: path.display().to_string(),
                 reason,
             })?;
-            let (prepared, body) = prepare(aid, article, path, dir);
-            writer
-                .add(
-                    writer.fields.body,
-                    &body,
-                    writer.fields.aid,
-                    aid as u64,
-                    date_number(&prepared.date),
-                )
-                .map_err(|e| Skipped {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-            Ok(prepared)
+            writer.article(aid as u64, &article).map_err(|e| Skipped {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            Ok(prepare(aid, article, path, dir))
         })
         .collect();
     let mut prepared = Vec::with_capacity(outcomes.len());
@@ -411,7 +492,7 @@ fn build_generation(
     let mut df: HashMap<&str, u32> = HashMap::new();
     let mut total_messages = 0usize;
     for p in &prepared {
-        for (_, tokens) in &p.messages {
+        for (_, _, tokens) in &p.messages {
             total_messages += 1;
             let mut seen: Vec<&str> = tokens
                 .iter()
@@ -435,25 +516,19 @@ fn build_generation(
     let mut mid = 0u64;
     for aid in 0..files.len() {
         let Some(p) = next.next_if(|p| p.aid == aid) else {
-            table.article("", "", "", "", "");
+            table.article(&ArticleRecord::default());
             continue;
         };
-        table.article(&p.id, &p.title, &p.tag, &p.relpath, &p.date);
-        for (text, tokens) in &p.messages {
-            let total = crate::lookup::unit_weight(tokens, &weights);
+        table.article(&p.record);
+        let date = date_number(&p.record.date);
+        for (section, text, tokens) in &p.messages {
+            let total = crate::analysis::unit_weight(tokens, &weights);
             let lines: Vec<f32> = line_units(text, tokens)
                 .into_iter()
-                .map(|unit| crate::lookup::unit_weight(unit, &weights))
+                .map(|unit| crate::analysis::unit_weight(unit, &weights))
                 .collect();
-            table.message(aid as u32, text, total, &lines);
-            let date = date_number(&p.date);
-            writer.add(
-                writer.fields.msg,
-                &words(tokens),
-                writer.fields.mid,
-                mid,
-                date,
-            )?;
+            table.message(aid as u32, section, text, total, &lines);
+            writer.message(mid, &words(tokens), date)?;
             mid += 1;
         }
     }
@@ -465,7 +540,7 @@ fn build_generation(
     write_durably(&generation.join(TABLE), &table.finish())?;
     let mut by_product: HashMap<&str, usize> = HashMap::new();
     for p in &prepared {
-        *by_product.entry(p.tag.as_str()).or_default() += 1;
+        *by_product.entry(p.record.tag.as_str()).or_default() += 1;
     }
     let mut by_product: ByProduct = by_product
         .into_iter()
@@ -476,26 +551,21 @@ fn build_generation(
     Ok((prepared.len(), total_messages, skipped, by_product))
 }
 
-/// Splits an article into what the table keeps and the words the index searches when no quoted
-/// message matches: its title and SYMPTOMS (or, without SYMPTOMS, its first section). How to
-/// and background prose would only dilute a pasted error, and would triple the index.
-fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> (Prepared, String) {
-    let mut body = a.title.clone();
-    body.push('\n');
-    if let Some(section) = a.section("SYMPTOMS").or(a.sections.first()) {
-        body.push_str(&section.text);
-    }
+/// What the table keeps of an article: its record and its quoted messages, tokenised (the
+/// article's words went to the index as it was read).
+fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
     let messages = a
         .messages
         .into_iter()
         .map(|m| {
-            let tokens = tokenize(&m, true);
-            (m, tokens)
+            let tokens = tokenize(&m.text, true);
+            (m.section, m.text, tokens)
         })
-        .filter(|(_, tokens)| tokens.iter().any(|t| !t.wildcard))
+        .filter(|(_, _, tokens)| tokens.iter().any(|t| !t.wildcard))
         .collect();
-    let prepared = Prepared {
-        aid,
+    let record = ArticleRecord {
+        products: products::article_products(&a.applies_to, &a.product),
+        versions: products::article_versions(&a.applies_to, &a.prod_ver),
         id: a.id,
         title: a.title,
         tag: a.tag.unwrap_or_default(),
@@ -505,9 +575,12 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> (Prepared, Strin
             .display()
             .to_string(),
         date: a.date.unwrap_or_default(),
-        messages,
     };
-    (prepared, words(&tokenize(&body, false)))
+    Prepared {
+        aid,
+        record,
+        messages,
+    }
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
@@ -607,11 +680,6 @@ pub fn format_utc(secs: u64) -> String {
     )
 }
 
-/// The weight of a token found in `df` of `n` messages.
-pub fn idf(n: f32, df: u32) -> f32 {
-    (1.0 + n / (df.max(1) as f32)).ln()
-}
-
 /// An opened archive index.
 pub struct Archive {
     /// The generation directory opened.
@@ -624,17 +692,15 @@ pub struct Archive {
     searcher: Searcher,
     fields: Fields,
     n_messages: f32,
+    n_articles: f32,
     weight_cache: Mutex<HashMap<String, f32>>,
 }
 
-/// A message or article the index proposes for a query.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Candidate {
-    /// A quoted message, by index.
-    Message(u32),
-    /// An article found by its body, by index, with its BM25 score.
-    Body(u32, f32),
-}
+/// Query words in more than this share of the articles are left out of the words-over-fields
+/// search: they say nothing about which article is meant, and cost the most to score.
+const COMMON_WORD_SHARE: f32 = 0.08;
+/// A query is searched by words over fields on at most this many of its rarest words.
+const MAX_LEXICAL_TERMS: usize = 24;
 
 impl Archive {
     /// Opens the live generation under `root`.
@@ -653,7 +719,13 @@ impl Archive {
         };
         let meta: Meta = serde_json::from_slice(&fs::read(path.join(META)).map_err(io_err(&path))?)
             .map_err(|e| corrupt(e.to_string()))?;
-        let table = Table::from_bytes(fs::read(path.join(TABLE)).map_err(io_err(&path))?)
+        let bytes = fs::read(path.join(TABLE)).map_err(io_err(&path))?;
+        if bytes.starts_with(b"KBGTBL") && !bytes.starts_with(table::MAGIC) {
+            return Err(corrupt(
+                "built by another version of kbguard: import the archive again (kbguard kb import DIR)".into(),
+            ));
+        }
+        let table = Table::from_bytes(bytes)
             .ok_or_else(|| corrupt("table.bin is truncated or damaged".into()))?;
         let tantivy_dir = path.join("tantivy");
         let index = Index::open_in_dir(&tantivy_dir).map_err(tantivy_err(&tantivy_dir))?;
@@ -673,6 +745,7 @@ impl Archive {
         }
         Ok(Archive {
             n_messages: table.message_count() as f32,
+            n_articles: table.article_count() as f32,
             path,
             meta,
             table,
@@ -683,25 +756,59 @@ impl Archive {
         })
     }
 
-    /// Messages whose words best match the query (BM25 over the quoted messages), and, when
-    /// `with_body`, articles whose whole text does.
-    pub fn candidates(&self, query: &Query, limit: usize, with_body: bool) -> Vec<Candidate> {
-        let mut terms: Vec<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
+    /// The query's distinct words, without wildcards.
+    fn terms(query: &Query) -> Vec<&str> {
+        let mut terms: Vec<&str> = query
+            .tokens
+            .iter()
+            .filter(|t| !t.wildcard && !t.text.is_empty())
+            .map(|t| t.text.as_str())
+            .collect();
         terms.sort_unstable();
         terms.dedup();
-        // Messages score the summed weight of the query words they contain, whatever their
-        // length: BM25's length normalisation would bury a long message under short ones
-        // holding only common words. Bodies are long prose, where BM25 is the right tool.
-        let search = |field: Field, by_weight: bool| -> Vec<(f32, u64)> {
-            let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
+        terms
+    }
+
+    /// Searches with `clauses` OR'ed; the best `limit` by score, then date, then number.
+    fn top(&self, clauses: Vec<(Occur, Box<dyn TantivyQuery>)>, limit: usize, id_field: &'static str) -> Vec<(f32, u64)> {
+        if clauses.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        self.searcher
+            .search(&BooleanQuery::new(clauses), &top_by_score_then_id(limit, id_field))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|((_, _, Reverse(id)), _)| *id != u64::MAX)
+            .map(|((score, _, Reverse(id)), _)| (score, id))
+            .collect()
+    }
+
+    /// The document address of article `aid`.
+    fn article_address(&self, aid: u32) -> Option<tantivy::DocAddress> {
+        let term = Term::from_field_u64(self.fields.aid, u64::from(aid));
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        self.searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .ok()?
+            .first()
+            .map(|(_, addr)| *addr)
+    }
+}
+
+impl Corpus for Archive {
+    /// Two views of the quoted messages, merged: the summed weight of the rare query words a
+    /// message holds (finds long messages that BM25's length normalisation would bury), then
+    /// BM25 (finds short messages made of common words).
+    fn message_candidates(&self, query: &Query, limit: usize) -> Vec<u32> {
+        let terms = Archive::terms(query);
+        let field = self.fields.msg;
+        let clauses = |by_weight: bool| -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+            terms
                 .iter()
                 // The weighted view is for rare words; common ones would only make it slow.
                 .filter(|t| !by_weight || token_weight(self, t) >= RARE_WEIGHT)
                 .map(|t| {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, t),
-                        IndexRecordOption::WithFreqs,
-                    );
+                    let term = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
                     let q: Box<dyn TantivyQuery> = if by_weight {
                         Box::new(ConstScoreQuery::new(Box::new(term), token_weight(self, t)))
                     } else {
@@ -709,46 +816,96 @@ impl Archive {
                     };
                     (Occur::Should, q)
                 })
-                .collect();
-            if clauses.is_empty() {
-                return Vec::new();
-            }
-            let id_field = if field == self.fields.msg {
-                "mid"
-            } else {
-                "aid"
-            };
-            self.searcher
-                .search(
-                    &BooleanQuery::new(clauses),
-                    &top_by_score_then_id(limit, id_field),
-                )
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|((_, _, Reverse(id)), _)| *id != u64::MAX)
-                .map(|((score, _, Reverse(id)), _)| (score, id))
                 .collect()
         };
-        let to_message = |(_, mid): (f32, u64)| Candidate::Message(mid as u32);
-        // Both views: by weight finds long messages holding the rare words, BM25 the short
-        // messages made of common ones.
-        let mut out: Vec<Candidate> = search(self.fields.msg, true)
-            .into_iter()
-            .map(to_message)
-            .collect();
-        for candidate in search(self.fields.msg, false).into_iter().map(to_message) {
-            if !out.contains(&candidate) {
-                out.push(candidate);
+        let mut out: Vec<u32> = Vec::new();
+        for by_weight in [true, false] {
+            for (_, mid) in self.top(clauses(by_weight), limit, "mid") {
+                let mid = mid as u32;
+                if !out.contains(&mid) {
+                    out.push(mid);
+                }
             }
         }
-        if with_body {
-            out.extend(
-                search(self.fields.body, false)
-                    .into_iter()
-                    .map(|(score, aid)| Candidate::Body(aid as u32, score)),
-            );
-        }
         out
+    }
+
+    fn message(&self, id: u32) -> Option<MessageView<'_>> {
+        self.table.message(id as usize)
+    }
+
+    /// BM25 per field, weighed by [`FIELD_WEIGHTS`] and summed, over the query's rarer words.
+    fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)> {
+        let df = |t: &str| {
+            self.searcher
+                .doc_freq(&Term::from_field_text(self.fields.words[MORE], t))
+                .unwrap_or(0)
+                .max(self.searcher.doc_freq(&Term::from_field_text(self.fields.words[TITLE], t)).unwrap_or(0))
+        };
+        let mut terms: Vec<(u64, &str)> = Archive::terms(query).into_iter().map(|t| (df(t), t)).collect();
+        terms.sort_unstable();
+        let common = (COMMON_WORD_SHARE * self.n_articles) as u64;
+        let rare = terms.iter().filter(|(df, _)| *df <= common).count();
+        // A query made only of common words is still searched, by its rarest few.
+        terms.truncate(rare.max(terms.len().min(3)).min(MAX_LEXICAL_TERMS));
+        let mut words: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for (_, t) in &terms {
+            for (i, (_, weight)) in FIELD_WEIGHTS.iter().enumerate() {
+                let term = TermQuery::new(Term::from_field_text(self.fields.words[i], t), IndexRecordOption::WithFreqs);
+                words.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), *weight))));
+            }
+        }
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = match among {
+            None => words,
+            Some(aids) => {
+                let only: Vec<(Occur, Box<dyn TantivyQuery>)> = aids
+                    .iter()
+                    .map(|a| {
+                        let term = TermQuery::new(Term::from_field_u64(self.fields.aid, u64::from(*a)), IndexRecordOption::Basic);
+                        (Occur::Should, Box::new(term) as Box<dyn TantivyQuery>)
+                    })
+                    .collect();
+                vec![
+                    (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(only)), 0.0))),
+                    (Occur::Must, Box::new(BooleanQuery::new(words))),
+                ]
+            }
+        };
+        self.top(clauses, limit, "aid")
+            .into_iter()
+            .map(|(score, aid)| (aid as u32, score))
+            .collect()
+    }
+
+    fn article(&self, id: u32) -> Option<ArticleRecord> {
+        self.table.article(id as usize)
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        let term = Term::from_field_text(self.fields.qid, &id.to_ascii_uppercase());
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let found = self.top(vec![(Occur::Should, Box::new(query))], 1, "aid");
+        found.first().map(|(_, aid)| *aid as u32)
+    }
+
+    fn sections(&self, id: u32) -> Vec<(String, String)> {
+        let Some(addr) = self.article_address(id) else {
+            return Vec::new();
+        };
+        let Ok(doc) = self.searcher.doc::<TantivyDocument>(addr) else {
+            return Vec::new();
+        };
+        let Some(stored) = doc.get_first(self.fields.stored).and_then(|v| v.as_str()) else {
+            return Vec::new();
+        };
+        stored
+            .split(SECTION_END)
+            .filter_map(|s| s.split_once(HEADING_END))
+            .map(|(h, t)| (h.to_string(), t.to_string()))
+            .collect()
     }
 }
 

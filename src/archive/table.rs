@@ -1,15 +1,17 @@
 //! `table.bin`: the archive's articles and quoted messages, laid out to open without parsing.
 //!
 //! Layout (little-endian): magic, article count, message count, an offset per article, an
-//! offset per message, then the records. An article record is five strings (id, title, tag,
-//! relative path, date); a message record is its article's index, its text, its total token
+//! offset per message, then the records. An article record is seven strings (id, title, tag,
+//! relative path, date, the products it applies to one per line, its versions comma-separated);
+//! a message record is its article's index, the section quoting it, its text, its total token
 //! weight, and one weight per non-blank line. Strings are a u16 length and UTF-8 bytes. Opening
 //! reads the file and checks the header; records are decoded when asked for, and a damaged one
 //! reads as absent rather than failing the lookup.
 
-use serde::Serialize;
+use crate::corpus::{ArticleRecord, MessageView};
 
-const MAGIC: &[u8; 8] = b"KBGTBL02";
+/// The layout's name and version: a table of another version is refused, not misread.
+pub(super) const MAGIC: &[u8; 8] = b"KBGTBL03";
 const HEADER: usize = 16;
 
 /// Builds a table.
@@ -31,17 +33,19 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 
 impl TableWriter {
     /// Adds an article; articles are numbered in the order added.
-    pub(super) fn article(&mut self, id: &str, title: &str, tag: &str, relpath: &str, date: &str) {
+    pub(super) fn article(&mut self, a: &ArticleRecord) {
         self.article_offsets.push(self.records.len() as u32);
-        for s in [id, title, tag, relpath, date] {
+        for s in [&a.id, &a.title, &a.tag, &a.relpath, &a.date, &a.products, &a.versions] {
             put_str(&mut self.records, s);
         }
     }
 
-    /// Adds a message of article `article`; messages are numbered in the order added.
-    pub(super) fn message(&mut self, article: u32, text: &str, total: f32, lines: &[f32]) {
+    /// Adds a message of article `article`, quoted in `section`; messages are numbered in the
+    /// order added.
+    pub(super) fn message(&mut self, article: u32, section: &str, text: &str, total: f32, lines: &[f32]) {
         self.message_offsets.push(self.records.len() as u32);
         self.records.extend_from_slice(&article.to_le_bytes());
+        put_str(&mut self.records, section);
         put_str(&mut self.records, text);
         self.records.extend_from_slice(&total.to_le_bytes());
         let lines = &lines[..lines.len().min(usize::from(u16::MAX))];
@@ -65,34 +69,6 @@ impl TableWriter {
         out.extend_from_slice(&self.records);
         out
     }
-}
-
-/// An article as the table holds it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ArticleRecord {
-    /// Id, e.g. `Q178311`.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Product tag.
-    pub tag: String,
-    /// Path of the source file, relative to the imported directory.
-    pub relpath: String,
-    /// Date, `YYYY-MM-DD`, or empty.
-    pub date: String,
-}
-
-/// A quoted message, borrowed from the table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MessageView<'a> {
-    /// Index of its article.
-    pub article: u32,
-    /// The message text.
-    pub text: &'a str,
-    /// Summed weight of its tokens.
-    pub total: f32,
-    /// The same for each non-blank line.
-    pub lines: Vec<f32>,
 }
 
 /// An opened table.
@@ -183,6 +159,8 @@ impl Table {
             tag: c.str()?.to_string(),
             relpath: c.str()?.to_string(),
             date: c.str()?.to_string(),
+            products: c.str()?.to_string(),
+            versions: c.str()?.to_string(),
         })
     }
 
@@ -193,12 +171,14 @@ impl Table {
         }
         let mut c = self.record(self.articles + i)?;
         let article = c.u32()?;
+        let section = c.str()?;
         let text = c.str()?;
         let total = c.f32()?;
         let count = usize::from(c.u16()?);
         let lines = (0..count).map(|_| c.f32()).collect::<Option<Vec<f32>>>()?;
         Some(MessageView {
             article,
+            section,
             text,
             total,
             lines,
@@ -220,18 +200,25 @@ mod tests {
     #[test]
     fn round_trip_and_damage() {
         let mut w = TableWriter::default();
-        w.article("Q1", "One", "t", "000/Q1.TXT", "2001-01-01");
-        w.article("Q2", "Two \u{e9}", "", "000/Q2.TXT", "");
-        w.message(1, "line one\nline two", 3.5, &[1.5, 2.0]);
+        let record = |id: &str, title: &str| ArticleRecord {
+            id: id.into(),
+            title: title.into(),
+            products: "Widget Server, version 2.0".into(),
+            versions: "2.0".into(),
+            ..ArticleRecord::default()
+        };
+        w.article(&record("Q1", "One"));
+        w.article(&record("Q2", "Two \u{e9}"));
+        w.message(1, "CAUSE", "line one\nline two", 3.5, &[1.5, 2.0]);
         let bytes = w.finish();
         let table = Table::from_bytes(bytes.clone()).unwrap();
         assert_eq!(table.article_count(), 2);
-        assert_eq!(table.article(1).unwrap().title, "Two \u{e9}");
+        assert_eq!(table.article(1).unwrap(), record("Q2", "Two \u{e9}"));
         assert_eq!(table.find("q2").unwrap().id, "Q2");
         let m = table.message(0).unwrap();
         assert_eq!(
-            (m.article, m.text, m.total, m.lines.as_slice()),
-            (1, "line one\nline two", 3.5, &[1.5, 2.0][..])
+            (m.article, m.section, m.text, m.total, m.lines.as_slice()),
+            (1, "CAUSE", "line one\nline two", 3.5, &[1.5, 2.0][..])
         );
         assert!(table.message(1).is_none());
         // Truncated records read as absent; a truncated header does not open.

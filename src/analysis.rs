@@ -1,0 +1,229 @@
+//! Text analysis shared by the index and the ranking: tokens, token weights, placeholders,
+//! log decoration and message lines.
+//!
+//! A leaf: it imports nothing of the crate. The archive tokenises what it indexes with it and
+//! the ranking tokenises queries with it, so both see the same words.
+
+use std::ops::Range;
+
+/// A token of error text: lowercased, with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// Lowercased text; identifiers and codes are kept whole (`jet_errkeyduplicate`, `-1605`,
+    /// `0x8004010f`).
+    pub text: String,
+    /// Byte range in the source text.
+    pub span: Range<usize>,
+    /// True for a placeholder that matches any value.
+    pub wildcard: bool,
+}
+
+/// Splits error text into tokens; placeholders become wildcards when `placeholders` is set.
+pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        if placeholders && c == '<' {
+            if let Some(end) = text[i..].find('>').filter(|&e| e > 1 && e < 40) {
+                let inner = &text[i + 1..i + end];
+                if !inner.contains(['<', '\n']) {
+                    tokens.push(Token {
+                        text: String::new(),
+                        span: i..i + end + 1,
+                        wildcard: true,
+                    });
+                    i += end + 1;
+                    continue;
+                }
+            }
+        }
+        if placeholders && c == '%' {
+            let rest = &bytes[i + 1..];
+            let len = rest
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+                .max(usize::from(
+                    rest.first().is_some_and(|b| b"sdlux".contains(b)),
+                ));
+            if len > 0 {
+                tokens.push(Token {
+                    text: String::new(),
+                    span: i..i + 1 + len,
+                    wildcard: true,
+                });
+                i += 1 + len;
+                continue;
+            }
+        }
+        let word_char = |ch: char| ch.is_alphanumeric() || ch == '_';
+        let negative_number = c == '-'
+            && text[i + 1..].starts_with(|d: char| d.is_ascii_digit())
+            && (i == 0 || !text[..i].ends_with(word_char));
+        if word_char(c) || negative_number {
+            let start = i;
+            i += c.len_utf8();
+            while let Some(ch) = text[i..].chars().next().filter(|&ch| word_char(ch)) {
+                i += ch.len_utf8();
+            }
+            let word = text[start..i].to_lowercase();
+            let wildcard = placeholders && word.len() >= 3 && word.bytes().all(|b| b == b'x');
+            tokens.push(Token {
+                text: if wildcard { String::new() } else { word },
+                span: start..i,
+                wildcard,
+            });
+            continue;
+        }
+        i += c.len_utf8();
+    }
+    tokens
+}
+
+/// Token weights: rare words identify a message, common ones barely do.
+pub trait Weights {
+    /// The weight of a (lowercased) token; unknown tokens weigh the most.
+    fn weight(&self, token: &str) -> f32;
+}
+
+/// Every token weighs the same: for the curated set alone, with no archive statistics.
+pub struct Uniform;
+
+impl Weights for Uniform {
+    fn weight(&self, _token: &str) -> f32 {
+        1.0
+    }
+}
+
+/// Tokens inside log decoration (timestamps, `process[pid]:`) keep this share of their weight:
+/// they can still match, but cannot drown the message they decorate.
+const NOISE_FACTOR: f32 = 0.05;
+
+/// Byte ranges of log decoration in pasted text: dates and times, syslog's `Mon DD`, and
+/// `process[pid]:` prefixes.
+pub fn log_noise(text: &str) -> Vec<Range<usize>> {
+    static NOISE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::RegexBuilder::new(concat!(
+            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+            r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+            r"|\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]M)?\b",
+            r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+            r"|[\w.-]+\[\d+\]:",
+        ))
+        .case_insensitive(true)
+        .build()
+        .ok()
+    });
+    match NOISE.as_ref() {
+        Some(re) => re.find_iter(text).map(|m| m.range()).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// A query, tokenised and weighted once for all the messages it is compared with.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The query's tokens, at most [`MAX_QUERY_TOKENS`].
+    pub tokens: Vec<Token>,
+    /// The weight of each token.
+    pub weights: Vec<f32>,
+    /// The sum of the weights.
+    pub total: f32,
+}
+
+/// Queries are cut to this many tokens: an error message is far shorter, and it bounds the
+/// work a 10 MB paste can cause.
+pub const MAX_QUERY_TOKENS: usize = 256;
+/// Messages are compared on at most this many tokens, for the same reason.
+pub const MAX_UNIT_TOKENS: usize = 256;
+
+impl Query {
+    /// Tokenises and weights a query.
+    pub fn new(text: &str, weights: &dyn Weights) -> Query {
+        let mut tokens = tokenize(text, false);
+        tokens.truncate(MAX_QUERY_TOKENS);
+        let noise = log_noise(text);
+        let weights: Vec<f32> = tokens
+            .iter()
+            .map(|t| {
+                let w = token_weight(weights, &t.text);
+                if noise.iter().any(|r| r.contains(&t.span.start)) {
+                    w * NOISE_FACTOR
+                } else {
+                    w
+                }
+            })
+            .collect();
+        let total = weights.iter().sum();
+        Query {
+            tokens,
+            weights,
+            total,
+        }
+    }
+}
+
+/// The weight of every hexadecimal value: each one is rare, but as a class they are common,
+/// and a log shows other values in the same slots.
+pub const HEX_WEIGHT: f32 = 2.0;
+
+/// A token's weight: hexadecimal values weigh [`HEX_WEIGHT`], other tokens what `weights` says.
+pub fn token_weight(weights: &dyn Weights, token: &str) -> f32 {
+    if is_hex_value(token) {
+        HEX_WEIGHT
+    } else {
+        weights.weight(token)
+    }
+}
+
+/// True for a hexadecimal value such as `0x8004010f`: logs fill such slots with other values.
+pub fn is_hex_value(text: &str) -> bool {
+    text.len() > 3 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Summed weight of a unit's non-placeholder tokens.
+pub fn unit_weight(unit: &[Token], weights: &dyn Weights) -> f32 {
+    unit.iter()
+        .filter(|t| !t.wildcard)
+        .map(|t| token_weight(weights, &t.text))
+        .sum()
+}
+
+/// The byte ranges of a message's non-blank lines.
+pub fn line_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.trim().is_empty() {
+            ranges.push(start..start + line.len());
+        }
+        start += line.len();
+    }
+    ranges
+}
+
+/// The tokens of each non-blank line of `message` (`tokens` is `tokenize(message, ..)`).
+pub fn line_units<'t>(message: &str, tokens: &'t [Token]) -> Vec<&'t [Token]> {
+    // Tokens are in text order, so each line's tokens are a contiguous run.
+    let mut start = 0;
+    line_ranges(message)
+        .into_iter()
+        .map(|line| {
+            let len = tokens[start..]
+                .iter()
+                .take_while(|t| t.span.start < line.end)
+                .count();
+            let unit = &tokens[start..start + len];
+            start += len;
+            unit
+        })
+        .collect()
+}
+
+/// The weight of a token found in `df` of `n` documents: `ln(1 + n/df)`, rare tokens heaviest.
+pub fn idf(n: f32, df: u32) -> f32 {
+    (1.0 + n / (df.max(1) as f32)).ln()
+}
+

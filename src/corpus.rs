@@ -1,0 +1,62 @@
+//! The seam between ranking and the index: what lookup asks of a searchable article collection.
+//!
+//! [`crate::lookup`] ranks through [`Corpus`] only; [`crate::archive::Archive`] implements it
+//! over tantivy and `table.bin`, and tests implement it over a few articles in memory, so the
+//! ranking is tested without building an index.
+
+use serde::Serialize;
+
+use crate::analysis::{Query, Weights};
+
+/// An article as the index holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ArticleRecord {
+    /// Id, e.g. `Q178311`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Product tag.
+    pub tag: String,
+    /// Path of the source file, relative to the imported directory.
+    pub relpath: String,
+    /// Date, `YYYY-MM-DD`, or empty.
+    pub date: String,
+    /// The products it applies to, one per line (its "applies to" list, else its PRODUCT).
+    pub products: String,
+    /// The versions it names, comma-separated (from "applies to" and PROD/VER).
+    pub versions: String,
+}
+
+/// A quoted message, borrowed from the index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageView<'a> {
+    /// Number of its article.
+    pub article: u32,
+    /// The heading of the section that quotes it.
+    pub section: &'a str,
+    /// The message text.
+    pub text: &'a str,
+    /// Summed weight of its tokens.
+    pub total: f32,
+    /// The same for each non-blank line.
+    pub lines: Vec<f32>,
+}
+
+/// A searchable collection of articles and the messages they quote, numbered from 0.
+pub trait Corpus: Weights {
+    /// Messages whose words best match the query, best first (ties broken by number), at
+    /// most `limit`.
+    fn message_candidates(&self, query: &Query, limit: usize) -> Vec<u32>;
+    /// Message `id`.
+    fn message(&self, id: u32) -> Option<MessageView<'_>>;
+    /// Articles whose text best matches the query's words, weighing where in the article a
+    /// word stands (title above symptoms above body), best first with their scores; with
+    /// `among`, only those articles are scored.
+    fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)>;
+    /// Article `id`.
+    fn article(&self, id: u32) -> Option<ArticleRecord>;
+    /// The number of the article with this id (`Q178311`), if the corpus holds it.
+    fn find(&self, id: &str) -> Option<u32>;
+    /// Article `id`'s title and sections, as (heading, text), for showing where it matched.
+    fn sections(&self, id: u32) -> Vec<(String, String)>;
+}

@@ -1,0 +1,188 @@
+//! Products and versions: what an article says it applies to, and what a host runs.
+//!
+//! An article names its products in its "applies to" list ("Microsoft Exchange Server, version
+//! 5.5") and its header (PRODUCT, PROD/VER). A product asked for (`lookup --product exchange
+//! --version 5.5`) or read from a host's facts (`product.exchange.version`, `os.family` and
+//! `os.version`) matches an entry when the entry holds every word of its name and, when a
+//! version is asked for, that version.
+
+use serde::Serialize;
+
+use crate::facts::FactSet;
+use crate::model::FactValue;
+
+/// A product to match articles against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProductQuery {
+    /// Its name, lowercased words (`["windows", "nt"]`).
+    pub words: Vec<String>,
+    /// A version (`5.5`, `5.5.2653`), when one is asked for.
+    pub version: Option<String>,
+}
+
+impl ProductQuery {
+    /// `name` (e.g. "Exchange", "Windows NT") and an optional version.
+    pub fn new(name: &str, version: Option<&str>) -> ProductQuery {
+        ProductQuery {
+            words: words(name),
+            version: version.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// Whether an article with these products (one per line) and versions applies.
+    pub fn matches(&self, products: &str, versions: &str) -> bool {
+        if self.words.is_empty() {
+            return false;
+        }
+        products.lines().any(|entry| {
+            let entry_words = words(entry);
+            let named = self.words.iter().all(|w| entry_words.contains(w));
+            named
+                && self.version.as_deref().is_none_or(|want| {
+                    let mut found = version_tokens(entry);
+                    if found.is_empty() {
+                        // "applies to" names no version here: the header's versions count.
+                        found = versions.split(',').map(str::trim).map(String::from).collect();
+                    }
+                    found.iter().any(|v| same_version(v, want))
+                })
+        })
+    }
+}
+
+impl std::fmt::Display for ProductQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words.join(" "))?;
+        if let Some(v) = &self.version {
+            write!(f, " {v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Version-like tokens of a text: `5.5`, `4.0`, `3.1`, `6.0a`.
+fn version_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|t| t.trim_end_matches('.'))
+        .filter(|t| t.contains('.') && t.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `5.5` is the same version as `5.5.2653` (one names the other's line), and as `5.50`.
+fn same_version(have: &str, want: &str) -> bool {
+    let norm = |v: &str| v.trim_end_matches(|c: char| c.is_ascii_alphabetic()).to_string();
+    let (have, want) = (norm(have), norm(want));
+    if have.is_empty() || want.is_empty() {
+        return false;
+    }
+    have == want
+        || want.starts_with(&format!("{have}."))
+        || have.starts_with(&format!("{want}."))
+        || have.trim_end_matches('0') == want.trim_end_matches('0') && have.contains('.')
+}
+
+/// The products an article applies to, one per line: its "applies to" list, else its PRODUCT.
+pub fn article_products(applies_to: &[String], product: &str) -> String {
+    if applies_to.is_empty() {
+        product.trim().to_string()
+    } else {
+        applies_to.join("\n")
+    }
+}
+
+/// The versions an article names, comma-separated, first seen first: from its "applies to"
+/// list, then PROD/VER (`winnt:4.0`, `WINDOWS:3.1,3.11`).
+pub fn article_versions(applies_to: &[String], prod_ver: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let from_header = prod_ver
+        .split(';')
+        .filter_map(|part| part.rsplit(':').next())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+    for v in applies_to.iter().flat_map(|e| version_tokens(e)).chain(from_header) {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out.join(", ")
+}
+
+/// The products a host's facts say it runs: each `product.NAME.version`, and Windows by
+/// `os.family` and `os.version` (4.0 is Windows NT 4.0, 5.0 Windows 2000, 5.1 Windows XP, 5.2
+/// Windows Server 2003).
+pub fn host_products(facts: &FactSet) -> Vec<ProductQuery> {
+    let mut out = Vec::new();
+    for (name, fact) in facts.iter() {
+        let Some(product) = name
+            .strip_prefix("product.")
+            .and_then(|n| n.strip_suffix(".version"))
+        else {
+            continue;
+        };
+        let version = match &fact.value {
+            FactValue::Version(v) => Some(major_minor(&v.to_string())),
+            FactValue::Str(s) => Some(major_minor(s)),
+            _ => None,
+        };
+        out.push(ProductQuery::new(&product.replace(['_', '-'], " "), version.as_deref()));
+    }
+    let family = facts.get("os.family").map(|f| &f.value);
+    if family == Some(&FactValue::Str("windows".into())) {
+        let version = facts.get("os.version").map(|f| match &f.value {
+            FactValue::Version(v) => major_minor(&v.to_string()),
+            other => major_minor(&other.to_string()),
+        });
+        out.push(match version.as_deref() {
+            Some("5.0") => ProductQuery::new("Windows 2000", None),
+            Some("5.1") => ProductQuery::new("Windows XP", None),
+            Some("5.2") => ProductQuery::new("Windows Server 2003", None),
+            Some(v) => ProductQuery::new("Windows NT", Some(v)),
+            None => ProductQuery::new("Windows", None),
+        });
+    }
+    out
+}
+
+/// `5.5.2653.23` → `5.5`.
+fn major_minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXCHANGE: &str = "Microsoft Exchange Server, version 5.5";
+
+    #[test]
+    fn names_and_versions_match_entries() {
+        let q = ProductQuery::new("exchange", Some("5.5.2653"));
+        assert!(q.matches(EXCHANGE, "5.5"));
+        assert!(!ProductQuery::new("exchange", Some("5.0")).matches(EXCHANGE, "5.5"));
+        assert!(ProductQuery::new("Exchange Server", None).matches(EXCHANGE, ""));
+        assert!(!ProductQuery::new("windows nt", None).matches(EXCHANGE, ""));
+        let nt = "Microsoft Windows NT Workstation versions 3.51 and 4.0";
+        assert!(ProductQuery::new("windows nt", Some("4.0")).matches(nt, ""));
+        assert!(!ProductQuery::new("windows nt", Some("3.5")).matches(nt, ""));
+        // No version in the entry: the header's count.
+        assert!(ProductQuery::new("exchange", Some("5.5")).matches("Microsoft Exchange", "5.5"));
+    }
+
+    #[test]
+    fn versions_come_from_applies_to_then_the_header() {
+        assert_eq!(
+            article_versions(&[EXCHANGE.into()], "winnt:4.0; WINDOWS:3.1,3.11"),
+            "5.5, 4.0, 3.1, 3.11"
+        );
+        assert_eq!(article_products(&[], " Microsoft Exchange "), "Microsoft Exchange");
+    }
+}
