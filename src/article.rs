@@ -142,7 +142,7 @@ pub fn parse(bytes: &[u8]) -> Result<Article, ArticleError> {
         .flat_map(|s| {
             let blocks = quoted_blocks(&s.text)
                 .into_iter()
-                .filter(|b| b.lines().count() <= MAX_BLOCK_LINES);
+                .filter(|b| b.lines().count() <= MAX_BLOCK_LINES && !is_citation(b));
             blocks
                 .chain(inline_quotes(&s.text))
                 .filter(|m| m.len() <= MAX_MESSAGE_BYTES)
@@ -298,6 +298,19 @@ fn section(heading: String, lines: &[&str]) -> Section {
         heading,
         text: text.trim_matches('\n').to_string(),
     }
+}
+
+/// A block that cites other articles (`Q130285 PC Adm: Resetting ...`, `ARTICLE-ID: Q161426`
+/// / `TITLE : ...`) rather than quoting a message.
+fn is_citation(block: &str) -> bool {
+    block.lines().any(|line| {
+        let line = line.trim_start();
+        let cites = line
+            .strip_prefix(['Q', 'q'])
+            .map(|rest| rest.bytes().take_while(u8::is_ascii_digit).count())
+            .is_some_and(|digits| digits >= 5);
+        cites || line.starts_with("ARTICLE-ID:") || line.starts_with("TITLE :")
+    })
 }
 
 /// Passages of prose in double quotes (straight or curly) of [`MIN_INLINE_WORDS`] words or

@@ -612,7 +612,8 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             continue;
         };
         if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
-            m.score *= OTHER_SECTION_FACTOR;
+            let f: f32 = std::env::var("KB_SECF").ok().and_then(|v| v.parse().ok()).unwrap_or(OTHER_SECTION_FACTOR);
+            m.score *= f;
         }
         // Equal scores keep the article's first message, whatever the candidate order.
         let better = best
@@ -622,8 +623,9 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             best.insert(message.article, (m, mid));
         }
     }
+    let nolex = std::env::var_os("KB_NOLEX").is_some();
     let mut lexical: BTreeMap<u32, f32> = corpus
-        .lexical(query, LEXICAL_CANDIDATES, None)
+        .lexical(query, if nolex { 0 } else { LEXICAL_CANDIDATES }, None)
         .into_iter()
         .collect();
     let mut missing: Vec<u32> = best
@@ -637,7 +639,7 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             .filter_map(|id| corpus.find(id))
             .filter(|a| !lexical.contains_key(a)),
     );
-    if !missing.is_empty() {
+    if !missing.is_empty() && !nolex {
         lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
@@ -650,7 +652,10 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             let record = corpus.article(aid)?;
             let message = best.get(&aid);
             let words = lexical.get(&aid).map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
-            let score = message.map_or(0.0, |(m, _)| m.score) + LEXICAL_WEIGHT * words;
+            let lw: f32 = std::env::var("KB_LEXW").ok().and_then(|v| v.parse().ok()).unwrap_or(LEXICAL_WEIGHT);
+            let mp: f32 = std::env::var("KB_MPOW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+            let m = message.map_or(0.0, |(m, _)| m.score).powf(mp);
+            let score = if std::env::var_os("KB_NOR").is_some() { m + (1.0 - m).max(0.0) * lw * words } else { m + lw * words };
             let (matched, matched_span, section) = message
                 .and_then(|(m, mid)| {
                     let msg = corpus.message(*mid)?;

@@ -32,7 +32,9 @@ use thiserror::Error;
 use crate::article::{self, Article};
 
 mod table;
-use crate::analysis::{idf, line_units, token_weight, tokenize, Query, Token, Weights};
+use crate::analysis::{
+    idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
+};
 pub use crate::corpus::{ArticleRecord, Corpus, MessageView};
 use crate::products;
 use table::TableWriter;
@@ -175,8 +177,8 @@ struct Fields {
     /// The article's date as a number, `YYYYMMDD` (0 when unknown), on every document: equal
     /// scores rank the newer article first already when candidates are cut.
     date: Field,
-    /// The article's words, by where they stand ([`FIELD_WEIGHTS`] order).
-    words: [Field; 7],
+    /// The article's words, stemmed, by where they stand ([`FIELD_WEIGHTS`] order).
+    words: [Field; 5],
     /// The title and sections, stored (not indexed) for snippets.
     stored: Field,
 }
@@ -184,22 +186,23 @@ struct Fields {
 /// Where in an article a word stands, and how much it weighs there (BM25 per field, summed
 /// with these weights): a word of the title says far more about what the article is about
 /// than one deep in its MORE INFORMATION.
-const FIELD_WEIGHTS: [(&str, f32); 7] = [
+const FIELD_WEIGHTS: [(&str, f32); 5] = [
     ("title", 6.0),
     ("symptoms", 2.0),
-    ("cause", 1.2),
-    ("fix", 1.0),
+    ("fix", 1.2),
     ("more", 0.8),
-    ("products", 1.5),
-    ("keywords", 1.5),
+    ("meta", 1.5),
 ];
+/// The title.
 const TITLE: usize = 0;
+/// SYMPTOMS and SUMMARY: what the article is about.
 const SYMPTOMS: usize = 1;
-const CAUSE: usize = 2;
-const FIX: usize = 3;
-const MORE: usize = 4;
-const PRODUCTS: usize = 5;
-const KEYWORDS: usize = 6;
+/// CAUSE, RESOLUTION, WORKAROUND, STATUS.
+const FIX: usize = 2;
+/// Everything else (MORE INFORMATION, REFERENCES, ...).
+const MORE: usize = 3;
+/// Products, versions, operating systems and keywords.
+const META_FIELD: usize = 4;
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
@@ -321,22 +324,22 @@ impl Writer {
         doc.add_u64(f.date, date_number(a.date.as_deref().unwrap_or("")));
         let mut put = |field: usize, text: &str| {
             if !text.trim().is_empty() {
-                doc.add_text(f.words[field], words(&tokenize(text, false)));
+                doc.add_text(f.words[field], lexical_words(text).join(" "));
             }
         };
         put(TITLE, &a.title);
         for section in &a.sections {
             put(section_field(&section.heading), &section.text);
         }
-        let products = [
+        let meta = [
             a.tag.as_deref().unwrap_or(""),
             &a.product,
             &a.prod_ver,
             &a.oper_sys,
             &a.applies_to.join("\n"),
+            &a.keywords,
         ];
-        put(PRODUCTS, &products.join("\n"));
-        put(KEYWORDS, &a.keywords);
+        put(META_FIELD, &meta.join("\n"));
         doc.add_text(f.stored, stored_sections(a));
         self.add(doc)
     }
@@ -347,9 +350,10 @@ fn section_field(heading: &str) -> usize {
     let h = heading.to_ascii_uppercase();
     if h.starts_with("SYMPTOM") || h == "SUMMARY" {
         SYMPTOMS
-    } else if h.starts_with("CAUSE") {
-        CAUSE
-    } else if h.starts_with("RESOLUTION") || h.starts_with("WORKAROUND") || h.starts_with("STATUS")
+    } else if h.starts_with("CAUSE")
+        || h.starts_with("RESOLUTION")
+        || h.starts_with("WORKAROUND")
+        || h.starts_with("STATUS")
     {
         FIX
     } else {
@@ -842,7 +846,10 @@ impl Corpus for Archive {
                 .unwrap_or(0)
                 .max(self.searcher.doc_freq(&Term::from_field_text(self.fields.words[TITLE], t)).unwrap_or(0))
         };
-        let mut terms: Vec<(u64, &str)> = Archive::terms(query).into_iter().map(|t| (df(t), t)).collect();
+        let mut stems: Vec<String> = Archive::terms(query).into_iter().map(|t| stem(t).into_owned()).collect();
+        stems.sort_unstable();
+        stems.dedup();
+        let mut terms: Vec<(u64, &str)> = stems.iter().map(|t| (df(t), t.as_str())).collect();
         terms.sort_unstable();
         let common = (COMMON_WORD_SHARE * self.n_articles) as u64;
         let rare = terms.iter().filter(|(df, _)| *df <= common).count();
