@@ -127,10 +127,14 @@ fn lookup_on_the_archive(bencher: Bencher) {
         "Setup could not open the file C:\\WINNT\\system32\\msvcrt.dll",
     ];
     // As `lookup --batch` does: the curated symptoms are prepared once, outside the loop.
-    let lookup = kbguard::lookup::Lookup::new(&set, Some(&archive));
+    let lookup = kbguard::lookup::Lookup::new(&set, Some(&archive as &dyn kbguard::corpus::Corpus));
+    let options = kbguard::lookup::LookupOptions {
+        limit: 5,
+        ..Default::default()
+    };
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 1) % queries.len();
-        lookup.find(black_box(queries[i]), 5)
+        lookup.find(black_box(queries[i]), &options)
     });
 }

@@ -227,13 +227,13 @@ pub fn idf(n: f32, df: u32) -> f32 {
     (1.0 + n / (df.max(1) as f32)).ln()
 }
 
-
 /// The English stem of a word of letters (`troubleshooting` → `troubleshoot`, `issues` →
 /// `issu`), for matching descriptions against articles by their words; identifiers, codes and
 /// numbers stay as they are. Never used for message alignment, where exact words count.
 pub fn stem(word: &str) -> std::borrow::Cow<'_, str> {
-    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> =
-        std::sync::LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> = std::sync::LazyLock::new(|| {
+        rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)
+    });
     if word.len() > 3 && word.chars().all(char::is_alphabetic) {
         STEMMER.stem(word)
     } else {

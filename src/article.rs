@@ -139,6 +139,8 @@ pub fn parse(bytes: &[u8]) -> Result<Article, ArticleError> {
     article.messages = article
         .sections
         .iter()
+        // REFERENCES lists books and articles, not messages.
+        .filter(|s| !s.heading.eq_ignore_ascii_case("REFERENCES"))
         .flat_map(|s| {
             let blocks = quoted_blocks(&s.text)
                 .into_iter()

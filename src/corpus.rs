@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::analysis::{Query, Weights};
 
+/// The section name under which an article's title is matched like a message.
+pub const TITLE_SECTION: &str = "TITLE";
+
 /// An article as the index holds it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ArticleRecord {

@@ -13,14 +13,14 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::analysis::{
-    is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights, MAX_UNIT_TOKENS,
+    is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights,
+    MAX_UNIT_TOKENS,
 };
-use crate::corpus::Corpus;
+use crate::corpus::{Corpus, TITLE_SECTION};
 use crate::facts::{render_template, FactSet};
 use crate::model::Symptom;
 use crate::products::ProductQuery;
 use crate::ruleset::RuleSet;
-
 
 /// How well a query matches one message (or one line of it).
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +38,6 @@ pub struct UnitMatch {
 
 /// How many query tokens one placeholder may take as its value.
 const MAX_SLOT_TOKENS: usize = 4;
-
 
 /// What one step of an alignment did.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -171,7 +170,6 @@ pub fn score_unit(query: &Query, unit: &[Token], unit_total: f32) -> Option<Unit
         span,
     })
 }
-
 
 /// A single line of a longer message is weaker evidence than the whole message.
 pub const LINE_FACTOR: f32 = 0.96;
@@ -447,7 +445,14 @@ impl Curated {
                         matched_span: m.span,
                         workaround: s.workaround.clone(),
                         date: None,
-                        section: Some(if s.source == HitSource::Rule { "RULE" } else { "RECORD" }.into()),
+                        section: Some(
+                            if s.source == HitSource::Rule {
+                                "RULE"
+                            } else {
+                                "RECORD"
+                            }
+                            .into(),
+                        ),
                         snippet: None,
                         products: Vec::new(),
                         versions: Vec::new(),
@@ -468,12 +473,16 @@ impl Curated {
 const CANDIDATES: usize = 25;
 /// How many articles the index proposes by their words.
 const LEXICAL_CANDIDATES: usize = 40;
-/// What the best words-over-fields evidence adds to a message match: enough to order articles
-/// that quote the same message and to carry a description, never enough to lift a weak
-/// message match over a complete one.
-const LEXICAL_WEIGHT: f32 = 0.35;
+/// What the best words-over-fields evidence can add to an article with no message match; beside
+/// a message match of score m it adds at most this times (1 - m)^1.5, so it orders weak and
+/// partial message matches and carries a description, but never lifts a weak message match
+/// over a complete one.
+const LEXICAL_WEIGHT: f32 = 0.8;
 /// A message quoted outside SYMPTOMS is slightly weaker evidence that the article is about it.
 const OTHER_SECTION_FACTOR: f32 = 0.97;
+/// An article's title, matched as a message, is weaker evidence still: a description that says
+/// what a title says is not an error message the article quotes.
+const TITLE_FACTOR: f32 = 0.9;
 /// What applying to the host's (or the asked-for) product adds.
 const PRODUCT_BOOST: f64 = 0.25;
 
@@ -611,9 +620,10 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
         let Some(mut m) = match_message_with(query, message.text, totals) else {
             continue;
         };
-        if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
-            let f: f32 = std::env::var("KB_SECF").ok().and_then(|v| v.parse().ok()).unwrap_or(OTHER_SECTION_FACTOR);
-            m.score *= f;
+        if message.section == TITLE_SECTION {
+            m.score *= TITLE_FACTOR;
+        } else if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
+            m.score *= OTHER_SECTION_FACTOR;
         }
         // Equal scores keep the article's first message, whatever the candidate order.
         let better = best
@@ -623,9 +633,8 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             best.insert(message.article, (m, mid));
         }
     }
-    let nolex = std::env::var_os("KB_NOLEX").is_some();
     let mut lexical: BTreeMap<u32, f32> = corpus
-        .lexical(query, if nolex { 0 } else { LEXICAL_CANDIDATES }, None)
+        .lexical(query, LEXICAL_CANDIDATES, None)
         .into_iter()
         .collect();
     let mut missing: Vec<u32> = best
@@ -639,7 +648,7 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             .filter_map(|id| corpus.find(id))
             .filter(|a| !lexical.contains_key(a)),
     );
-    if !missing.is_empty() && !nolex {
+    if !missing.is_empty() {
         lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
@@ -651,15 +660,21 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
         .filter_map(|aid| {
             let record = corpus.article(aid)?;
             let message = best.get(&aid);
-            let words = lexical.get(&aid).map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
-            let lw: f32 = std::env::var("KB_LEXW").ok().and_then(|v| v.parse().ok()).unwrap_or(LEXICAL_WEIGHT);
-            let mp: f32 = std::env::var("KB_MPOW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-            let m = message.map_or(0.0, |(m, _)| m.score).powf(mp);
-            let score = if std::env::var_os("KB_NOR").is_some() { m + (1.0 - m).max(0.0) * lw * words } else { m + lw * words };
+            let words = lexical
+                .get(&aid)
+                .map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
+            // The words fill the room a message match leaves: nothing beside a complete match
+            // (articles quoting the same message stay tied on it), most of it beside none.
+            let m = message.map_or(0.0, |(m, _)| m.score);
+            let score = m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words;
             let (matched, matched_span, section) = message
                 .and_then(|(m, mid)| {
                     let msg = corpus.message(*mid)?;
-                    Some((msg.text.to_string(), m.span.clone(), Some(msg.section.to_string())))
+                    Some((
+                        msg.text.to_string(),
+                        m.span.clone(),
+                        Some(msg.section.to_string()),
+                    ))
                 })
                 .unwrap_or_default();
             Some(Hit {
@@ -693,30 +708,32 @@ fn split_list(text: &str, sep: char) -> Vec<String> {
         .collect()
 }
 
-/// A short passage of a hit with the query's words marked: the matched message when a message
-/// matched, else the stretch of the title or a section densest in the query's words.
+/// A short passage of a hit with the query's words marked, from where it matched best: the
+/// matched message, or the stretch of a section that holds more of the query's words.
 fn add_snippet(hit: &mut Hit, query: &Query, corpus: Option<&dyn Corpus>) {
-    if !hit.matched.is_empty() {
-        hit.snippet = Some(Snippet::of(&hit.matched, query));
-        if hit.section.is_none() {
-            hit.section = Some("SYMPTOMS".into());
-        }
-        return;
-    }
-    let (Some(corpus), Some(aid)) = (corpus, hit.aid) else {
-        return;
+    let message = (!hit.matched.is_empty()).then(|| Snippet::of(&hit.matched, query));
+    let section = match (corpus, hit.aid) {
+        (Some(corpus), Some(aid)) => corpus
+            .sections(aid)
+            .into_iter()
+            .filter_map(|(heading, text)| Some((heading, Snippet::window(&text, query)?)))
+            .max_by(|a, b| a.1.weight.total_cmp(&b.1.weight)),
+        _ => None,
     };
-    let best = corpus
-        .sections(aid)
-        .into_iter()
-        .filter_map(|(heading, text)| {
-            let snippet = Snippet::window(&text, query)?;
-            Some((snippet.weight, heading, snippet))
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((_, heading, snippet)) = best {
-        hit.section = Some(heading);
-        hit.snippet = Some(snippet);
+    match (message, section) {
+        (Some(m), Some((heading, s))) if s.weight > m.weight => {
+            hit.section = Some(heading);
+            hit.snippet = Some(s);
+        }
+        (Some(m), _) => {
+            hit.section.get_or_insert_with(|| "SYMPTOMS".into());
+            hit.snippet = Some(m);
+        }
+        (None, Some((heading, s))) => {
+            hit.section = Some(heading);
+            hit.snippet = Some(s);
+        }
+        (None, None) => {}
     }
 }
 
@@ -732,6 +749,19 @@ pub struct Snippet {
     weight: f32,
 }
 
+/// The summed weight of the distinct query words in `text`.
+fn query_weight(text: &str, query: &Query) -> f32 {
+    let words: HashSet<String> = tokenize(text, false).into_iter().map(|t| t.text).collect();
+    let mut seen = HashSet::new();
+    query
+        .tokens
+        .iter()
+        .zip(&query.weights)
+        .filter(|(q, _)| words.contains(&q.text) && seen.insert(q.text.as_str()))
+        .map(|(_, w)| w)
+        .sum()
+}
+
 /// Passages are cut to about this many words.
 const SNIPPET_WORDS: usize = 30;
 
@@ -739,7 +769,9 @@ impl Snippet {
     /// `text` whole (whitespace collapsed), with the query's words marked.
     fn of(text: &str, query: &Query) -> Snippet {
         let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        Snippet::marked(collapsed, query)
+        let mut snippet = Snippet::marked(collapsed, query);
+        snippet.weight = query_weight(&snippet.text, query);
+        snippet
     }
 
     /// The window of [`SNIPPET_WORDS`] words of `text` holding the most query weight; `None`
@@ -778,11 +810,12 @@ impl Snippet {
             text.push_str(" …");
         }
         let mut snippet = Snippet::marked(text, query);
-        snippet.weight = best;
-        Some(snippet)
+        snippet.weight = query_weight(&snippet.text, query);
+        Some(snippet).filter(|_| best > 0.0)
     }
 
     fn marked(text: String, query: &Query) -> Snippet {
+        // (`weight` is set by the caller.)
         let marks = tokenize(&text, false)
             .into_iter()
             .filter(|t| query.tokens.iter().any(|q| q.text == t.text))
@@ -797,8 +830,296 @@ impl Snippet {
 }
 
 #[cfg(test)]
+mod ranking_tests {
+    //! The ranking through the [`Corpus`] seam, over a few articles in memory: no index.
+
+    use super::*;
+    use crate::corpus::{ArticleRecord, MessageView};
+
+    /// (id, date, title, sections as (heading, text)).
+    type FakeArticle = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    );
+
+    struct Article {
+        record: ArticleRecord,
+        sections: Vec<(&'static str, &'static str)>,
+    }
+
+    /// A corpus whose messages are every article's quoted blocks and title, and whose words
+    /// score a query word 3 in a title and 1 in a section.
+    struct Fake {
+        articles: Vec<Article>,
+        messages: Vec<(u32, &'static str, String)>,
+    }
+
+    impl Fake {
+        fn new(articles: Vec<FakeArticle>) -> Fake {
+            let mut fake = Fake {
+                articles: Vec::new(),
+                messages: Vec::new(),
+            };
+            for (i, (id, date, title, sections)) in articles.into_iter().enumerate() {
+                fake.messages
+                    .push((i as u32, TITLE_SECTION, title.to_string()));
+                for (heading, text) in &sections {
+                    for block in crate::article::quoted_blocks(text) {
+                        fake.messages.push((i as u32, heading, block));
+                    }
+                }
+                fake.articles.push(Article {
+                    record: ArticleRecord {
+                        id: id.into(),
+                        title: title.into(),
+                        date: date.into(),
+                        products: "Microsoft Exchange Server, version 5.5".into(),
+                        versions: "5.5".into(),
+                        ..ArticleRecord::default()
+                    },
+                    sections,
+                });
+            }
+            fake
+        }
+
+        fn words(text: &str) -> Vec<String> {
+            tokenize(text, false).into_iter().map(|t| t.text).collect()
+        }
+    }
+
+    impl Weights for Fake {
+        fn weight(&self, _token: &str) -> f32 {
+            1.0
+        }
+    }
+
+    impl Corpus for Fake {
+        fn message_candidates(&self, _query: &Query, _limit: usize) -> Vec<u32> {
+            (0..self.messages.len() as u32).collect()
+        }
+
+        fn message(&self, id: u32) -> Option<MessageView<'_>> {
+            let (article, section, text) = self.messages.get(id as usize)?;
+            let tokens = tokenize(text, true);
+            Some(MessageView {
+                article: *article,
+                section,
+                text,
+                total: unit_weight(&tokens, self),
+                lines: line_units(text, &tokens)
+                    .into_iter()
+                    .map(|u| unit_weight(u, self))
+                    .collect(),
+            })
+        }
+
+        fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)> {
+            let mut out: Vec<(u32, f32)> = self
+                .articles
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let title = Fake::words(&a.record.title);
+                    let body: Vec<String> = a
+                        .sections
+                        .iter()
+                        .flat_map(|(_, t)| Fake::words(t))
+                        .collect();
+                    let score: f32 = query
+                        .tokens
+                        .iter()
+                        .map(|q| {
+                            3.0 * f32::from(title.contains(&q.text))
+                                + f32::from(body.contains(&q.text))
+                        })
+                        .sum();
+                    (i as u32, score)
+                })
+                .filter(|(i, s)| *s > 0.0 && among.is_none_or(|a| a.contains(i)))
+                .collect();
+            out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.truncate(limit);
+            out
+        }
+
+        fn article(&self, id: u32) -> Option<ArticleRecord> {
+            self.articles.get(id as usize).map(|a| a.record.clone())
+        }
+
+        fn find(&self, id: &str) -> Option<u32> {
+            self.articles
+                .iter()
+                .position(|a| a.record.id == id)
+                .map(|i| i as u32)
+        }
+
+        fn sections(&self, id: u32) -> Vec<(String, String)> {
+            self.articles
+                .get(id as usize)
+                .map(|a| {
+                    a.sections
+                        .iter()
+                        .map(|(h, t)| (h.to_string(), t.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+    }
+
+    fn corpus() -> Fake {
+        Fake::new(vec![
+            (
+                "Q1",
+                "2001-01-01",
+                "Error Running ISINTEG on a Cluster Server",
+                vec![
+                    ("SYMPTOMS", "When you run isinteg -patch you see:\n\n   The private store could not be updated\n   Reason: JET_errKeyDuplicate\n"),
+                    ("WORKAROUND", "Set the cluster network name first."),
+                ],
+            ),
+            (
+                "Q2",
+                "2002-02-02",
+                "Information Store Does Not Start After Restoring from Backup",
+                vec![("SYMPTOMS", "After you restore the information store from an offline backup it does not start.")],
+            ),
+            (
+                "Q3",
+                "1999-09-09",
+                "Dead Gateway Detection in TCP/IP",
+                vec![
+                    ("SUMMARY", "How dead gateway detection works."),
+                    ("MORE INFORMATION", "A timed out request shows:\n\n   Error 638: The request has timed out.\n"),
+                ],
+            ),
+            (
+                "Q4",
+                "2003-03-03",
+                "Store Reports Duplicate Keys",
+                vec![("SYMPTOMS", "You see:\n\n   The private store could not be updated\n   Reason: JET_errKeyDuplicate\n")],
+            ),
+        ])
+    }
+
+    fn ids(fake: &Fake, text: &str) -> Vec<String> {
+        let set = RuleSet::load(&[]);
+        let options = LookupOptions {
+            limit: 5,
+            ..LookupOptions::default()
+        };
+        Lookup::new(&set, Some(fake))
+            .find(text, &options)
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_pasted_message_finds_the_articles_that_quote_it_newest_first() {
+        // Q1 and Q4 quote it in SYMPTOMS and tie on it; the newer comes first.
+        assert_eq!(
+            ids(&corpus(), "Reason: JET_errKeyDuplicate")[..2],
+            ["Q4", "Q1"]
+        );
+    }
+
+    #[test]
+    fn a_mixture_of_message_and_description_takes_both_into_account() {
+        // Both quote the message; only Q1 is about isinteg on a cluster.
+        let hits = ids(
+            &corpus(),
+            "The private store could not be updated when running isinteg on a cluster",
+        );
+        assert_eq!(hits[0], "Q1");
+    }
+
+    #[test]
+    fn a_description_finds_the_article_by_its_words() {
+        assert_eq!(
+            ids(
+                &corpus(),
+                "information store will not start after restoring from backup"
+            )[0],
+            "Q2"
+        );
+        assert_eq!(
+            ids(&corpus(), "dead gateway detection in Windows NT")[0],
+            "Q3"
+        );
+    }
+
+    #[test]
+    fn a_message_quoted_outside_symptoms_is_found_with_its_section() {
+        let set = RuleSet::load(&[]);
+        let fake = corpus();
+        let options = LookupOptions {
+            limit: 3,
+            ..LookupOptions::default()
+        };
+        let hits =
+            Lookup::new(&set, Some(&fake)).find("Error 638: The request has timed out.", &options);
+        assert_eq!(hits[0].id, "Q3");
+        assert_eq!(hits[0].section.as_deref(), Some("MORE INFORMATION"));
+        let snippet = hits[0].snippet.as_ref().unwrap();
+        let marked: Vec<&str> = snippet
+            .marks
+            .iter()
+            .map(|r| &snippet.text[r.clone()])
+            .collect();
+        assert!(marked.contains(&"638"), "{snippet:?}");
+    }
+
+    #[test]
+    fn a_word_match_shows_the_section_and_marked_words() {
+        let set = RuleSet::load(&[]);
+        let fake = corpus();
+        let options = LookupOptions {
+            limit: 1,
+            ..LookupOptions::default()
+        };
+        let hit = &Lookup::new(&set, Some(&fake)).find("offline backup", &options)[0];
+        assert_eq!(hit.id, "Q2");
+        assert_eq!(hit.section.as_deref(), Some("SYMPTOMS"));
+        let snippet = hit.snippet.as_ref().unwrap();
+        let marked: Vec<&str> = snippet
+            .marks
+            .iter()
+            .map(|r| &snippet.text[r.clone()])
+            .collect();
+        assert_eq!(marked, ["offline", "backup"]);
+    }
+
+    #[test]
+    fn products_rank_first_and_filter() {
+        let set = RuleSet::load(&[]);
+        let mut fake = corpus();
+        fake.articles[0].record.products = "Microsoft Windows NT Server version 4.0".into();
+        fake.articles[0].record.versions = "4.0".into();
+        let mut options = LookupOptions {
+            limit: 5,
+            products: vec![ProductQuery::new("Exchange", Some("5.5.2653"))],
+            only_products: false,
+        };
+        let lookup = Lookup::new(&set, Some(&fake));
+        let hits = lookup.find("isinteg on a cluster reason JET_errKeyDuplicate", &options);
+        assert_eq!(
+            hits[0].id, "Q4",
+            "the Exchange article ranks above the Windows NT one"
+        );
+        assert_eq!(hits[0].applies, Some(true));
+        options.only_products = true;
+        let hits = lookup.find("isinteg on a cluster reason JET_errKeyDuplicate", &options);
+        assert!(hits.iter().all(|h| h.id != "Q1"));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::log_noise;
 
     fn symptom(message: &str, codes: &[&str]) -> Symptom {
         Symptom {

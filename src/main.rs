@@ -15,14 +15,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kbguard::archive::{self, Archive};
-use kbguard::corpus::Corpus;
-use kbguard::products::{self, ProductQuery};
 use kbguard::cmdline::{self, Shell};
+use kbguard::corpus::Corpus;
 use kbguard::eval::{evaluate, plan_workarounds};
 use kbguard::facts::{self, Fact, FactSource};
 use kbguard::lookup::{self, Hit};
 use kbguard::model::{FactValue, Status};
 use kbguard::preflight;
+use kbguard::products::{self, ProductQuery};
 use kbguard::report;
 use kbguard::testing::run_tests;
 use kbguard::validate::Level;
@@ -336,7 +336,8 @@ impl ProductArgs {
         }
         if self.only_product && products.is_empty() {
             return Err(Failure(
-                "--only-product needs --product, or host facts (--facts, --set) naming a product".into(),
+                "--only-product needs --product, or host facts (--facts, --set) naming a product"
+                    .into(),
             ));
         }
         Ok(lookup::LookupOptions {

@@ -25,7 +25,9 @@ impl ProductQuery {
     pub fn new(name: &str, version: Option<&str>) -> ProductQuery {
         ProductQuery {
             words: words(name),
-            version: version.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()),
+            version: version
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
         }
     }
 
@@ -42,7 +44,11 @@ impl ProductQuery {
                     let mut found = version_tokens(entry);
                     if found.is_empty() {
                         // "applies to" names no version here: the header's versions count.
-                        found = versions.split(',').map(str::trim).map(String::from).collect();
+                        found = versions
+                            .split(',')
+                            .map(str::trim)
+                            .map(String::from)
+                            .collect();
                     }
                     found.iter().any(|v| same_version(v, want))
                 })
@@ -78,7 +84,10 @@ fn version_tokens(text: &str) -> Vec<String> {
 
 /// `5.5` is the same version as `5.5.2653` (one names the other's line), and as `5.50`.
 fn same_version(have: &str, want: &str) -> bool {
-    let norm = |v: &str| v.trim_end_matches(|c: char| c.is_ascii_alphabetic()).to_string();
+    let norm = |v: &str| {
+        v.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .to_string()
+    };
     let (have, want) = (norm(have), norm(want));
     if have.is_empty() || want.is_empty() {
         return false;
@@ -108,7 +117,11 @@ pub fn article_versions(applies_to: &[String], prod_ver: &str) -> String {
         .flat_map(|v| v.split(','))
         .map(|v| v.trim().to_string())
         .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()));
-    for v in applies_to.iter().flat_map(|e| version_tokens(e)).chain(from_header) {
+    for v in applies_to
+        .iter()
+        .flat_map(|e| version_tokens(e))
+        .chain(from_header)
+    {
         if !out.contains(&v) {
             out.push(v);
         }
@@ -133,7 +146,10 @@ pub fn host_products(facts: &FactSet) -> Vec<ProductQuery> {
             FactValue::Str(s) => Some(major_minor(s)),
             _ => None,
         };
-        out.push(ProductQuery::new(&product.replace(['_', '-'], " "), version.as_deref()));
+        out.push(ProductQuery::new(
+            &product.replace(['_', '-'], " "),
+            version.as_deref(),
+        ));
     }
     let family = facts.get("os.family").map(|f| &f.value);
     if family == Some(&FactValue::Str("windows".into())) {
@@ -183,6 +199,9 @@ mod tests {
             article_versions(&[EXCHANGE.into()], "winnt:4.0; WINDOWS:3.1,3.11"),
             "5.5, 4.0, 3.1, 3.11"
         );
-        assert_eq!(article_products(&[], " Microsoft Exchange "), "Microsoft Exchange");
+        assert_eq!(
+            article_products(&[], " Microsoft Exchange "),
+            "Microsoft Exchange"
+        );
     }
 }

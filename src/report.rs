@@ -463,13 +463,25 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
                 _ => hit.matched.clone(),
             };
             let section = hit.section.as_deref().unwrap_or("SYMPTOMS");
-            writeln!(out, "   matched in {section}: {}", indent(&matched, "            "))?;
+            writeln!(
+                out,
+                "   matched in {section}: {}",
+                indent(&matched, "            ")
+            )?;
         } else if let (Some(section), Some(snippet)) = (&hit.section, &hit.snippet) {
             writeln!(out, "   {section}: {}", marked(snippet))?;
         }
         if let Some(applies) = hit.applies {
-            let what = if applies { "applies to the product(s) asked for" } else { "not shown to apply to the product(s) asked for" };
-            writeln!(out, "   {}", dim(&format!("{what}: {}", hit.products.join("; "))))?;
+            let what = if applies {
+                "applies to the product(s) asked for"
+            } else {
+                "not shown to apply to the product(s) asked for"
+            };
+            writeln!(
+                out,
+                "   {}",
+                dim(&format!("{what}: {}", hit.products.join("; ")))
+            )?;
         }
         if !hit.rules.is_empty() {
             writeln!(out, "   rules: {}", hit.rules.join(", "))?;
@@ -486,7 +498,10 @@ fn marked(snippet: &Snippet) -> String {
     let mut out = String::new();
     let mut at = 0;
     for mark in &snippet.marks {
-        let (Some(before), Some(word)) = (snippet.text.get(at..mark.start), snippet.text.get(mark.clone())) else {
+        let (Some(before), Some(word)) = (
+            snippet.text.get(at..mark.start),
+            snippet.text.get(mark.clone()),
+        ) else {
             continue;
         };
         out.push_str(before);

@@ -99,7 +99,10 @@ fn import_reports_articles_and_skipped_files_with_reasons() {
     assert_eq!(article["date"], "2001-03-14");
     assert_eq!(
         article["messages"][0],
-        "Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLockHeld"
+        serde_json::json!({
+            "section": "SYMPTOMS",
+            "text": "Frobnicator error 42: cannot open <filename>\nReason: WIDG_errLockHeld"
+        })
     );
     kbguard()
         .args(["kb", "show", "Q999003", "--index"])

@@ -1,7 +1,7 @@
 //! Invariants that hold for every input, checked with proptest.
 
+use kbguard::analysis::{tokenize, Query, Uniform};
 use kbguard::intent::{normalize_flag, normalize_program};
-use kbguard::lookup::{tokenize, Query, Uniform};
 use kbguard::{Tri, Version, VersionRange};
 use proptest::prelude::*;
 
@@ -116,7 +116,7 @@ proptest! {
             }
         }
         let q = Query::new(&text, &Uniform);
-        prop_assert!(q.total >= 0.0 && q.tokens.len() <= kbguard::lookup::MAX_QUERY_TOKENS);
+        prop_assert!(q.total >= 0.0 && q.tokens.len() <= kbguard::analysis::MAX_QUERY_TOKENS);
     }
 }
 

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(article) = kbguard::article::parse(data) {
         for message in &article.messages {
-            let _ = kbguard::lookup::tokenize(message, true);
+            let _ = kbguard::analysis::tokenize(&message.text, true);
         }
     }
 });

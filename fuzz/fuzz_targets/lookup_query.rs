@@ -18,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
             "span inside the message"
         );
     }
-    let query = kbguard::lookup::Query::new(&text, &kbguard::lookup::Uniform);
-    let _ = kbguard::lookup::match_message(&query, &text, &kbguard::lookup::Uniform);
+    let query = kbguard::analysis::Query::new(&text, &kbguard::analysis::Uniform);
+    let _ = kbguard::lookup::match_message(&query, &text, &kbguard::analysis::Uniform);
 });

@@ -7,7 +7,6 @@
 //! holds a tantivy index (candidate retrieval) and `table.bin` (article ids, titles, messages
 //! and their token weights, for re-ranking and display).
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
@@ -23,22 +22,22 @@ use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
-    STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
-use crate::article::{self, Article};
+use crate::article::{self, Article, QuotedMessage};
 
 mod table;
 use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
 };
-pub use crate::corpus::{ArticleRecord, Corpus, MessageView};
+pub use crate::corpus::{ArticleRecord, Corpus, MessageView, TITLE_SECTION};
 use crate::products;
-use table::TableWriter;
 pub use table::Table;
+use table::TableWriter;
 
 /// Name of the file that names the live generation.
 const CURRENT: &str = "CURRENT";
@@ -174,9 +173,9 @@ struct Fields {
     aid: Field,
     /// An article's id (`Q178311`), untokenised.
     qid: Field,
-    /// The article's date as a number, `YYYYMMDD` (0 when unknown), on every document: equal
-    /// scores rank the newer article first already when candidates are cut.
-    date: Field,
+    /// On every document, its [`rank_key`]: equal scores rank the newer article first, then
+    /// the lower number, already when candidates are cut.
+    rank: Field,
     /// The article's words, stemmed, by where they stand ([`FIELD_WEIGHTS`] order).
     words: [Field; 5],
     /// The title and sections, stored (not indexed) for snippets.
@@ -217,10 +216,10 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         msg,
         words: FIELD_WEIGHTS.map(|(name, _)| builder.add_text_field(name, words.clone())),
-        mid: builder.add_u64_field("mid", FAST | INDEXED),
-        aid: builder.add_u64_field("aid", FAST | INDEXED),
+        mid: builder.add_u64_field("mid", INDEXED),
+        aid: builder.add_u64_field("aid", INDEXED),
         qid: builder.add_text_field("qid", STRING),
-        date: builder.add_u64_field("date", FAST),
+        rank: builder.add_u64_field("rank", FAST),
         stored: builder.add_text_field("stored", STORED),
     };
     (builder.build(), fields)
@@ -311,7 +310,7 @@ impl Writer {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.fields.msg, words);
         doc.add_u64(self.fields.mid, mid);
-        doc.add_u64(self.fields.date, date);
+        doc.add_u64(self.fields.rank, rank_key(date, mid));
         self.add(doc)
     }
 
@@ -321,7 +320,10 @@ impl Writer {
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.aid, aid);
         doc.add_text(f.qid, &a.id);
-        doc.add_u64(f.date, date_number(a.date.as_deref().unwrap_or("")));
+        doc.add_u64(
+            f.rank,
+            rank_key(date_number(a.date.as_deref().unwrap_or("")), aid),
+        );
         let mut put = |field: usize, text: &str| {
             if !text.trim().is_empty() {
                 doc.add_text(f.words[field], lexical_words(text).join(" "));
@@ -375,6 +377,20 @@ fn stored_sections(a: &Article) -> String {
         out.push_str(&s.text);
     }
     out
+}
+
+/// A title without its leading tag (`XADM: `, `HOWTO: `, `PRB: `).
+fn strip_title_tag(title: &str) -> &str {
+    match title.split_once(':') {
+        Some((tag, rest))
+            if tag.len() <= 12
+                && !tag.contains(' ')
+                && tag.chars().any(|c| c.is_ascii_uppercase()) =>
+        {
+            rest.trim_start()
+        }
+        _ => title,
+    }
 }
 
 /// `YYYY-MM-DD` as the number `YYYYMMDD`; 0 for an unknown date.
@@ -552,15 +568,27 @@ fn build_generation(
         .collect();
     by_product.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((prepared.len(), total_messages, skipped, by_product))
+    // Titles are matched like messages but are not messages the articles quote.
+    let quoted = prepared
+        .iter()
+        .flat_map(|p| &p.messages)
+        .filter(|(section, _, _)| section != TITLE_SECTION)
+        .count();
+    Ok((prepared.len(), quoted, skipped, by_product))
 }
 
 /// What the table keeps of an article: its record and its quoted messages, tokenised (the
 /// article's words went to the index as it was read).
 fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
+    // The title is matched like a message too: a description often says what a title says.
+    let title = QuotedMessage {
+        section: TITLE_SECTION.into(),
+        text: strip_title_tag(&a.title).to_string(),
+    };
     let messages = a
         .messages
         .into_iter()
+        .chain(std::iter::once(title))
         .map(|m| {
             let tokens = tokenize(&m.text, true);
             (m.section, m.text, tokens)
@@ -700,11 +728,15 @@ pub struct Archive {
     weight_cache: Mutex<HashMap<String, f32>>,
 }
 
+/// The weight (`ln(1 + N/df)`) of a word in one message in twenty: commoner words are left
+/// out of the message candidates' BM25 view (they barely weigh and cost the most to score).
+const COMMON_MESSAGE_WEIGHT: f32 = 3.0;
+
 /// Query words in more than this share of the articles are left out of the words-over-fields
 /// search: they say nothing about which article is meant, and cost the most to score.
-const COMMON_WORD_SHARE: f32 = 0.08;
+const COMMON_WORD_SHARE: f32 = 0.1;
 /// A query is searched by words over fields on at most this many of its rarest words.
-const MAX_LEXICAL_TERMS: usize = 24;
+const MAX_LEXICAL_TERMS: usize = 10;
 
 impl Archive {
     /// Opens the live generation under `root`.
@@ -742,10 +774,11 @@ impl Archive {
             .map_err(tantivy_err(&tantivy_dir))?;
         let searcher = reader.searcher();
         for segment in searcher.segment_readers() {
-            let fast = segment.fast_fields();
-            // Candidates are read by these ids: an index without them is damaged.
-            fast.u64("mid").map_err(tantivy_err(&tantivy_dir))?;
-            fast.u64("aid").map_err(tantivy_err(&tantivy_dir))?;
+            // Candidates are ranked by their rank keys: an index without them is damaged.
+            segment
+                .fast_fields()
+                .u64("rank")
+                .map_err(tantivy_err(&tantivy_dir))?;
         }
         Ok(Archive {
             n_messages: table.message_count() as f32,
@@ -773,17 +806,16 @@ impl Archive {
         terms
     }
 
-    /// Searches with `clauses` OR'ed; the best `limit` by score, then date, then number.
-    fn top(&self, clauses: Vec<(Occur, Box<dyn TantivyQuery>)>, limit: usize, id_field: &'static str) -> Vec<(f32, u64)> {
+    /// Searches with `clauses` OR'ed; the best `limit` by score, then [`rank_key`].
+    fn top(&self, clauses: Vec<(Occur, Box<dyn TantivyQuery>)>, limit: usize) -> Vec<(f32, u64)> {
         if clauses.is_empty() || limit == 0 {
             return Vec::new();
         }
         self.searcher
-            .search(&BooleanQuery::new(clauses), &top_by_score_then_id(limit, id_field))
+            .search(&BooleanQuery::new(clauses), &top_by_score_then_rank(limit))
             .unwrap_or_default()
             .into_iter()
-            .filter(|((_, _, Reverse(id)), _)| *id != u64::MAX)
-            .map(|((score, _, Reverse(id)), _)| (score, id))
+            .map(|((score, rank), _)| (score, number_of(rank)))
             .collect()
     }
 
@@ -804,15 +836,24 @@ impl Corpus for Archive {
     /// message holds (finds long messages that BM25's length normalisation would bury), then
     /// BM25 (finds short messages made of common words).
     fn message_candidates(&self, query: &Query, limit: usize) -> Vec<u32> {
-        let terms = Archive::terms(query);
         let field = self.fields.msg;
+        let mut terms = Archive::terms(query);
+        if terms.len() > 3 {
+            terms.retain(|t| token_weight(self, t) >= COMMON_MESSAGE_WEIGHT);
+            if terms.is_empty() {
+                terms = Archive::terms(query);
+            }
+        }
         let clauses = |by_weight: bool| -> Vec<(Occur, Box<dyn TantivyQuery>)> {
             terms
                 .iter()
                 // The weighted view is for rare words; common ones would only make it slow.
                 .filter(|t| !by_weight || token_weight(self, t) >= RARE_WEIGHT)
                 .map(|t| {
-                    let term = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, t),
+                        IndexRecordOption::WithFreqs,
+                    );
                     let q: Box<dyn TantivyQuery> = if by_weight {
                         Box::new(ConstScoreQuery::new(Box::new(term), token_weight(self, t)))
                     } else {
@@ -824,7 +865,7 @@ impl Corpus for Archive {
         };
         let mut out: Vec<u32> = Vec::new();
         for by_weight in [true, false] {
-            for (_, mid) in self.top(clauses(by_weight), limit, "mid") {
+            for (_, mid) in self.top(clauses(by_weight), limit) {
                 let mid = mid as u32;
                 if !out.contains(&mid) {
                     out.push(mid);
@@ -844,9 +885,16 @@ impl Corpus for Archive {
             self.searcher
                 .doc_freq(&Term::from_field_text(self.fields.words[MORE], t))
                 .unwrap_or(0)
-                .max(self.searcher.doc_freq(&Term::from_field_text(self.fields.words[TITLE], t)).unwrap_or(0))
+                .max(
+                    self.searcher
+                        .doc_freq(&Term::from_field_text(self.fields.words[TITLE], t))
+                        .unwrap_or(0),
+                )
         };
-        let mut stems: Vec<String> = Archive::terms(query).into_iter().map(|t| stem(t).into_owned()).collect();
+        let mut stems: Vec<String> = Archive::terms(query)
+            .into_iter()
+            .map(|t| stem(t).into_owned())
+            .collect();
         stems.sort_unstable();
         stems.dedup();
         let mut terms: Vec<(u64, &str)> = stems.iter().map(|t| (df(t), t.as_str())).collect();
@@ -858,8 +906,14 @@ impl Corpus for Archive {
         let mut words: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
         for (_, t) in &terms {
             for (i, (_, weight)) in FIELD_WEIGHTS.iter().enumerate() {
-                let term = TermQuery::new(Term::from_field_text(self.fields.words[i], t), IndexRecordOption::WithFreqs);
-                words.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), *weight))));
+                let term = TermQuery::new(
+                    Term::from_field_text(self.fields.words[i], t),
+                    IndexRecordOption::WithFreqs,
+                );
+                words.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), *weight)),
+                ));
             }
         }
         if words.is_empty() {
@@ -871,17 +925,23 @@ impl Corpus for Archive {
                 let only: Vec<(Occur, Box<dyn TantivyQuery>)> = aids
                     .iter()
                     .map(|a| {
-                        let term = TermQuery::new(Term::from_field_u64(self.fields.aid, u64::from(*a)), IndexRecordOption::Basic);
+                        let term = TermQuery::new(
+                            Term::from_field_u64(self.fields.aid, u64::from(*a)),
+                            IndexRecordOption::Basic,
+                        );
                         (Occur::Should, Box::new(term) as Box<dyn TantivyQuery>)
                     })
                     .collect();
                 vec![
-                    (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(only)), 0.0))),
+                    (
+                        Occur::Must,
+                        Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(only)), 0.0)),
+                    ),
                     (Occur::Must, Box::new(BooleanQuery::new(words))),
                 ]
             }
         };
-        self.top(clauses, limit, "aid")
+        self.top(clauses, limit)
             .into_iter()
             .map(|(score, aid)| (aid as u32, score))
             .collect()
@@ -894,7 +954,7 @@ impl Corpus for Archive {
     fn find(&self, id: &str) -> Option<u32> {
         let term = Term::from_field_text(self.fields.qid, &id.to_ascii_uppercase());
         let query = TermQuery::new(term, IndexRecordOption::Basic);
-        let found = self.top(vec![(Occur::Should, Box::new(query))], 1, "aid");
+        let found = self.top(vec![(Occur::Should, Box::new(query))], 1);
         found.first().map(|(_, aid)| *aid as u32)
     }
 
@@ -916,26 +976,36 @@ impl Corpus for Archive {
     }
 }
 
-/// The `limit` best documents by score; equal scores rank the newer article first (by the
-/// `date` field), then the lower document id (`mid` or `aid`). Tantivy alone breaks ties by
-/// document address, which depends on how the import's threads happened to fill segments; this
-/// order does not, so the same archive gives the same candidates whatever the thread count.
-fn top_by_score_then_id(limit: usize, id_field: &'static str) -> impl Collector<Fruit = Ranked> {
+/// The `limit` best documents by score; equal scores rank the newer article first, then the
+/// lower document number, both read from the one `rank` fast field (see [`rank_key`]).
+/// Tantivy alone breaks ties by document address, which depends on how the import's threads
+/// happened to fill segments; this order does not, so the same archive gives the same
+/// candidates whatever the thread count.
+fn top_by_score_then_rank(limit: usize) -> impl Collector<Fruit = Ranked> {
     TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
-        let fast = segment.fast_fields();
-        let ids = fast.u64(id_field).ok();
-        let dates = fast.u64("date").ok();
-        // Every document is written with its id; `u64::MAX` (none) ranks last and is dropped.
-        move |doc: tantivy::DocId, score: f32| {
-            let id = ids.as_ref().and_then(|c| c.first(doc));
-            let date = dates.as_ref().and_then(|c| c.first(doc));
-            (score, date.unwrap_or(0), Reverse(id.unwrap_or(u64::MAX)))
-        }
+        let ranks = segment
+            .fast_fields()
+            .u64("rank")
+            .ok()
+            .map(|c| c.first_or_default_col(0));
+        move |doc: tantivy::DocId, score: f32| (score, ranks.as_ref().map_or(0, |c| c.get_val(doc)))
     })
 }
 
-/// What [`top_by_score_then_id`] collects: (score, date, reversed id) and the address.
-type Ranked = Vec<((f32, u64, Reverse<u64>), tantivy::DocAddress)>;
+/// What [`top_by_score_then_rank`] collects: (score, rank key) and the address.
+type Ranked = Vec<((f32, u64), tantivy::DocAddress)>;
+
+/// The tie-break key of a document: its article's date (`YYYYMMDD`) in the high half, the
+/// complement of its number in the low half, so that a larger key is a newer article, then a
+/// lower number. Every document has one, which keeps the column dense and its reads cheap.
+fn rank_key(date: u64, number: u64) -> u64 {
+    (date << 32) | (u64::from(u32::MAX) - (number & u64::from(u32::MAX)))
+}
+
+/// The document number in a rank key.
+fn number_of(rank: u64) -> u64 {
+    u64::from(u32::MAX) - (rank & u64::from(u32::MAX))
+}
 
 impl Weights for Archive {
     fn weight(&self, token: &str) -> f32 {

@@ -35,14 +35,29 @@ impl TableWriter {
     /// Adds an article; articles are numbered in the order added.
     pub(super) fn article(&mut self, a: &ArticleRecord) {
         self.article_offsets.push(self.records.len() as u32);
-        for s in [&a.id, &a.title, &a.tag, &a.relpath, &a.date, &a.products, &a.versions] {
+        for s in [
+            &a.id,
+            &a.title,
+            &a.tag,
+            &a.relpath,
+            &a.date,
+            &a.products,
+            &a.versions,
+        ] {
             put_str(&mut self.records, s);
         }
     }
 
     /// Adds a message of article `article`, quoted in `section`; messages are numbered in the
     /// order added.
-    pub(super) fn message(&mut self, article: u32, section: &str, text: &str, total: f32, lines: &[f32]) {
+    pub(super) fn message(
+        &mut self,
+        article: u32,
+        section: &str,
+        text: &str,
+        total: f32,
+        lines: &[f32],
+    ) {
         self.message_offsets.push(self.records.len() as u32);
         self.records.extend_from_slice(&article.to_le_bytes());
         put_str(&mut self.records, section);
