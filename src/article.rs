@@ -302,6 +302,86 @@ fn section(heading: String, lines: &[&str]) -> Section {
     }
 }
 
+/// A service-pack fix list: the articles of bugs a service pack fixes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FixList {
+    /// The fix-list article, e.g. `Q242221`.
+    pub article: String,
+    /// The product and version its title names, e.g. `Exchange Server 5.5`.
+    pub product: String,
+    /// The service pack.
+    pub service_pack: u32,
+    /// The articles whose bugs it fixes, in the order listed.
+    pub fixes: Vec<String>,
+}
+
+/// The fix lists an article is, when its title says "(List of) Bugs Fixed in PRODUCT Service
+/// Pack N" (or "SP N", or several: "SP 3, 4, 5", each then read from its "Service Pack N"
+/// heading in the text). Every `Qnnnnnn` that starts a line of the list is a fix; the article
+/// may also list other fix lists, which the caller removes once it knows them all.
+pub fn fix_lists(a: &Article) -> Vec<FixList> {
+    static TITLE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)bugs fixed in (.+?)\s+(?:service packs?|sp)\s*([0-9][0-9 ,/and]*)")
+            .ok()
+    });
+    static HEADING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)^(?:[a-z0-9. ]+ )?service pack (\d+)\s*$").ok()
+    });
+    let (Some(title), Some(heading)) = (TITLE.as_ref(), HEADING.as_ref()) else {
+        return Vec::new();
+    };
+    let Some(caps) = title.captures(&a.title) else {
+        return Vec::new();
+    };
+    let product = caps.get(1).map_or("", |m| m.as_str()).trim().to_string();
+    let packs: Vec<u32> = caps
+        .get(2)
+        .map_or("", |m| m.as_str())
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let Some(&first) = packs.first() else {
+        return Vec::new();
+    };
+    let mut lists: Vec<FixList> = packs
+        .iter()
+        .map(|&sp| FixList {
+            article: a.id.clone(),
+            product: product.clone(),
+            service_pack: sp,
+            fixes: Vec::new(),
+        })
+        .collect();
+    let mut current = first;
+    for section in &a.sections {
+        for line in std::iter::once(section.heading.as_str()).chain(section.text.lines()) {
+            if let Some(sp) = heading
+                .captures(line.trim())
+                .and_then(|c| c.get(1)?.as_str().parse::<u32>().ok())
+                .filter(|sp| packs.contains(sp))
+            {
+                current = sp;
+                continue;
+            }
+            let word = line
+                .trim_start()
+                .split([' ', ':', '\t'])
+                .next()
+                .unwrap_or("");
+            if is_article_id(word) && word.len() >= 6 && !word.eq_ignore_ascii_case(&a.id) {
+                if let Some(list) = lists.iter_mut().find(|l| l.service_pack == current) {
+                    let id = word.to_ascii_uppercase();
+                    if !list.fixes.contains(&id) {
+                        list.fixes.push(id);
+                    }
+                }
+            }
+        }
+    }
+    lists.retain(|l| !l.fixes.is_empty());
+    lists
+}
+
 /// A block that cites other articles (`Q130285 PC Adm: Resetting ...`, `ARTICLE-ID: Q161426`
 /// / `TITLE : ...`) rather than quoting a message.
 fn is_citation(block: &str) -> bool {
@@ -451,6 +531,29 @@ Keywords          : kbwidget
                 ("CAUSE", "Spool file is locked by another node")
             ]
         );
+    }
+
+    #[test]
+    fn fix_lists_are_read_from_their_titles_and_headings() {
+        let text = "DOCUMENT:Q900001  01-JAN-2000  [widgets]\nTITLE   :WIDG: List of Bugs Fixed in Widget Server 2.0 SP 3, 4\n\
+                    =====\nSUMMARY\n=======\n\nFixes below. See also:\n\n   Q900002 WIDG: List of Bugs Fixed in Widget Server 2.0 SP 5\n\n\
+                    Service Pack 4\n\n   Q100001: WIDG: One\n   Q100002 WIDG: Two\n\nService Pack 3\n\n   Q100003 WIDG: Three\n";
+        let a = parse(text.as_bytes()).unwrap();
+        let lists = fix_lists(&a);
+        let got: Vec<(u32, Vec<&str>)> = lists
+            .iter()
+            .map(|l| (l.service_pack, l.fixes.iter().map(String::as_str).collect()))
+            .collect();
+        // The reference to another fix list sits before any heading: it lands in the first
+        // pack's list here, and the import drops ids that are fix lists themselves.
+        assert_eq!(
+            got,
+            [
+                (3, vec!["Q900002", "Q100003"]),
+                (4, vec!["Q100001", "Q100002"])
+            ]
+        );
+        assert_eq!(lists[0].product, "Widget Server 2.0");
     }
 
     #[test]

@@ -637,6 +637,7 @@ mod tests {
                 actions: vec![],
             },
             tests: vec![],
+            evidence: Vec::new(),
         }
     }
 

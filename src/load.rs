@@ -13,7 +13,7 @@ use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{DataFile, FactDecl, KbArticle, Rule, SUPPORTED_SCHEMAS};
+use crate::model::{DataFile, FactDecl, KbArticle, Rule, ServicePackBuild, SUPPORTED_SCHEMAS};
 use crate::span::{Location, SourceFile};
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -150,6 +150,8 @@ pub struct Loaded {
     pub facts: Vec<LoadedFact>,
     /// Article records, in load order.
     pub articles: Vec<LoadedArticle>,
+    /// Service-pack builds, in load order, with their files.
+    pub builds: Vec<(ServicePackBuild, usize)>,
     /// Files that could not be loaded, with why.
     pub errors: Vec<LoadError>,
 }
@@ -237,6 +239,8 @@ impl Loaded {
                         offset,
                     });
                 }
+                self.builds
+                    .extend(rules.builds.into_iter().map(|b| (b, index)));
                 let mut cursor = 0;
                 for rule in rules.rules {
                     let offset = find_quoted(&file, cursor, &rule.id).unwrap_or(cursor);

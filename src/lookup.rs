@@ -309,6 +309,9 @@ pub struct Hit {
     /// Whether it applies to the host's (or the asked-for) products; `None` when none was
     /// given.
     pub applies: Option<bool>,
+    /// True when `matched` is a curated rule's description of the problem, not a message the
+    /// product shows.
+    pub paraphrase: bool,
     /// Its number in the corpus, for fetching its sections.
     #[serde(skip)]
     pub aid: Option<u32>,
@@ -330,6 +333,8 @@ struct CuratedSymptom {
     // (nor a code) cannot align with it, so it is skipped without aligning.
     words: HashSet<String>,
     has_hex: bool,
+    // Our description of the problem rather than the product's words.
+    paraphrase: bool,
 }
 
 /// The curated rules' and article records' symptoms, tokenised and weighed once so that a batch
@@ -378,6 +383,7 @@ impl Curated {
                     .map(|t| t.text.clone())
                     .collect(),
                 has_hex: tokens.iter().any(|t| is_hex_value(&t.text)),
+                paraphrase: symptom.paraphrase,
                 tokens,
             }
         };
@@ -425,9 +431,13 @@ impl Curated {
                     match_tokens(query, &s.message, &s.tokens, totals)
                 })
                 .flatten();
-            let Some(m) = with_codes(query, message_match, &s.codes) else {
+            let Some(mut m) = with_codes(query, message_match, &s.codes) else {
                 continue;
             };
+            if s.paraphrase {
+                // Our words match a description, but are weaker evidence than a quoted message.
+                m.score *= PARAPHRASE_FACTOR;
+            }
             let better = hits.get(s.id.as_str()).is_none_or(|h| {
                 (f64::from(m.score), std::cmp::Reverse(s.source))
                     > (h.score, std::cmp::Reverse(h.source))
@@ -442,6 +452,7 @@ impl Curated {
                         source: s.source,
                         rules: s.rules.clone(),
                         matched: s.message.clone(),
+                        paraphrase: s.paraphrase,
                         matched_span: m.span,
                         workaround: s.workaround.clone(),
                         date: None,
@@ -480,6 +491,8 @@ const LEXICAL_CANDIDATES: usize = 40;
 const LEXICAL_WEIGHT: f32 = 0.8;
 /// A message quoted outside SYMPTOMS is slightly weaker evidence that the article is about it.
 const OTHER_SECTION_FACTOR: f32 = 0.97;
+/// A curated symptom that is our description rather than a quoted message weighs this much.
+const PARAPHRASE_FACTOR: f32 = 0.9;
 /// An article's title, matched as a message, is weaker evidence still: a description that says
 /// what a title says is not an error message the article quotes.
 const TITLE_FACTOR: f32 = 0.9;
@@ -689,6 +702,7 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
                 date: (!record.date.is_empty()).then_some(record.date),
                 section,
                 snippet: None,
+                paraphrase: false,
                 products: split_list(&record.products, '\n'),
                 versions: split_list(&record.versions, ','),
                 applies: None,
@@ -1125,6 +1139,7 @@ mod tests {
         Symptom {
             message: message.into(),
             codes: codes.iter().map(|c| c.to_string()).collect(),
+            paraphrase: false,
         }
     }
 

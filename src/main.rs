@@ -25,7 +25,7 @@ use kbguard::preflight;
 use kbguard::products::{self, ProductQuery};
 use kbguard::report;
 use kbguard::testing::run_tests;
-use kbguard::validate::Level;
+use kbguard::validate::{self, Level};
 use kbguard::{Command, FactOptions, FactSet, Origin, RuleSet, Verdict};
 use serde::Serialize;
 use serde_json::json;
@@ -124,6 +124,11 @@ impl IndexArgs {
             .ok_or_else(|| Failure("no data directory on this platform: give --index PATH".into()))
     }
 
+    /// Opens the archive, which must exist.
+    fn open_required(&self) -> Result<Archive, Failure> {
+        Ok(Archive::open(&self.path()?)?)
+    }
+
     /// Opens the archive: an index named explicitly must open; the default one may be absent.
     fn open(&self) -> Result<Option<Archive>, Failure> {
         let explicit = self.index.is_some() || std::env::var_os("KBGUARD_INDEX").is_some();
@@ -150,6 +155,16 @@ enum KbCmd {
     },
     /// Counts by product, index size, when and from what it was built.
     Stats {
+        #[command(flatten)]
+        index: IndexArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The service packs whose fix lists name an article: where its bug is fixed.
+    FixedIn {
+        /// The article id, e.g. Q185942.
+        id: String,
         #[command(flatten)]
         index: IndexArgs,
         /// Print JSON.
@@ -244,6 +259,11 @@ enum Cmd {
         /// With PATHS: lint them together with the built-in rules and records.
         #[arg(long)]
         with_defaults: bool,
+        /// Also check every rule's evidence against the imported archive: quotes found in their
+        /// articles, fixed bounds agreeing with the service-pack fix lists. `--archive=INDEX`
+        /// names the index (default: KBGUARD_INDEX, else the platform data directory).
+        #[arg(long, value_name = "INDEX", num_args = 0..=1, require_equals = true)]
+        archive: Option<Option<PathBuf>>,
     },
     /// Run every rule's test cases.
     Test {
@@ -536,9 +556,24 @@ fn run_cli(cmd: Cmd) -> Result<u8, Failure> {
             rules,
             paths,
             with_defaults,
+            archive,
         } => {
             let origins = origins_for(&rules, &paths, with_defaults);
-            let (set, failed) = load_rules(&origins, true);
+            let (mut set, mut failed) = load_rules(&origins, true);
+            if let Some(index) = archive {
+                let archive = IndexArgs { index }.open_required()?;
+                let fix_lists = archive.fix_lists();
+                let evidence = validate::ArchiveEvidence {
+                    corpus: &archive,
+                    fix_lists: &fix_lists,
+                };
+                let problems = validate::lint_archive(&set.loaded, &set.catalogue, &evidence);
+                for problem in &problems {
+                    eprintln!("{}", diagnostic_text(problem));
+                }
+                failed |= problems.iter().any(|p| p.level == Level::Error);
+                set.problems.extend(problems);
+            }
             let warnings = set
                 .problems
                 .iter()
@@ -695,6 +730,7 @@ fn lookup_json(
             "rules": h.rules,
             "matched": h.matched,
             "matched_part": h.matched.get(h.matched_span.clone()).unwrap_or(""),
+            "paraphrase": h.paraphrase,
             "workaround": h.workaround,
             "date": h.date,
             "section": h.section,
@@ -813,6 +849,49 @@ fn run_kb(cmd: KbCmd) -> Result<u8, Failure> {
             }
             Ok(0)
         }
+        KbCmd::FixedIn { id, index, json } => {
+            let archive = Archive::open(&index.path()?)?;
+            let set = RuleSet::load(&[Origin::Embedded]);
+            let fixed: Vec<serde_json::Value> = archive
+                .fix_lists()
+                .into_iter()
+                .filter(|l| l.fixes.iter().any(|f| f.eq_ignore_ascii_case(&id)))
+                .map(|l| {
+                    // The build, when a rule file's `builds` names it for this product.
+                    let build = set.loaded.builds.iter().find(|(b, _)| {
+                        b.service_pack == l.service_pack
+                            && l.product.to_lowercase().contains(&b.product)
+                    });
+                    json!({
+                        "article": id.to_ascii_uppercase(),
+                        "fix_list": l.article,
+                        "product": l.product,
+                        "service_pack": l.service_pack,
+                        "build": build.map(|(b, _)| b.build.to_string()),
+                    })
+                })
+                .collect();
+            if json {
+                print_json(&fixed)?;
+            } else if fixed.is_empty() {
+                println!("no service-pack fix list in the archive names {id}");
+            } else {
+                for f in &fixed {
+                    let build = f["build"]
+                        .as_str()
+                        .map(|b| format!(" (build {b})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: fixed in {} service pack {}{build}, per {}",
+                        f["article"].as_str().unwrap_or(""),
+                        f["product"].as_str().unwrap_or(""),
+                        f["service_pack"],
+                        f["fix_list"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(if fixed.is_empty() { 1 } else { 0 })
+        }
         KbCmd::Show { id, index, json } => {
             let archive = Archive::open(&index.path()?)?;
             let parsed = archive::show(&archive, &id)
@@ -903,6 +982,7 @@ fn rules_json(set: &RuleSet) -> serde_json::Value {
                 })),
                 "when": r.when.as_ref().map(report::describe_condition),
                 "symptoms": r.symptoms,
+                "evidence": r.evidence,
                 "source": set.loaded.location(loaded.file, loaded.offset).to_string(),
             })
         })

@@ -36,6 +36,24 @@ pub struct RuleFile {
     /// The rules.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The build each service pack of a product ships, with the quote that says so: what
+    /// `lint --archive` compares a rule's fixed bound with when a fix list names its article.
+    #[serde(default)]
+    pub builds: Vec<ServicePackBuild>,
+}
+
+/// The build a product's service pack ships.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePackBuild {
+    /// The product, as rules name it (`exchange` for the fact `product.exchange.version`).
+    pub product: String,
+    /// The service pack's number (0 for the release itself).
+    pub service_pack: u32,
+    /// Its build, e.g. `5.5.2232`.
+    pub build: Version,
+    /// The quote that says so.
+    pub evidence: Evidence,
 }
 
 /// The type of a fact's value.
@@ -249,6 +267,56 @@ pub struct Rule {
     /// Examples that `kbguard test` checks.
     #[serde(default)]
     pub tests: Vec<TestCase>,
+    /// What backs each claim the rule makes: short exact quotes of its articles (or of the
+    /// service-pack fix lists), checked by `kbguard lint --archive`.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// A quote from an article that backs one claim of a rule.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The article quoted, e.g. `Q178311` (one the rule cites, or a fix list).
+    pub article: String,
+    /// A short exact phrase of it (whitespace and case aside).
+    pub quote: String,
+    /// Which claim it backs.
+    pub supports: Supports,
+}
+
+/// The claims of a rule that evidence backs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Supports {
+    /// The products, versions and OS it applies to.
+    Applies,
+    /// The command it concerns.
+    Intent,
+    /// A `when` condition.
+    When,
+    /// The build or service pack that fixes it.
+    Fixed,
+    /// Why it blocks, warns or informs.
+    Severity,
+    /// The workaround.
+    Workaround,
+    /// A symptom message.
+    Symptom,
+}
+
+impl fmt::Display for Supports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Supports::Applies => "applies",
+            Supports::Intent => "intent",
+            Supports::When => "when",
+            Supports::Fixed => "fixed",
+            Supports::Severity => "severity",
+            Supports::Workaround => "workaround",
+            Supports::Symptom => "symptom",
+        })
+    }
 }
 
 /// A reference to a KB article, with the article's own date.
@@ -526,6 +594,11 @@ pub struct Symptom {
     /// Error codes that identify it (`JET_errKeyDuplicate`, `-1605`, `0x8004010F`).
     #[serde(default)]
     pub codes: Vec<String>,
+    /// True when the message is our description of the problem, not text the product shows
+    /// (the article quotes none): output never presents it as the product's message, and
+    /// lookup weighs it less.
+    #[serde(default)]
+    pub paraphrase: bool,
 }
 
 /// What to do about the problem.
@@ -569,6 +642,10 @@ pub struct TestCase {
     pub env: Option<BTreeMap<String, String>>,
     /// The outcome the rule must give.
     pub expect: Expect,
+    /// True for the case built from the article's own RESOLUTION or WORKAROUND (the command or
+    /// state the article says works); it must expect Clear.
+    #[serde(default)]
+    pub documented_fix: bool,
 }
 
 /// The outcome a test case expects.

@@ -9,13 +9,16 @@ use std::sync::Arc;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
+use crate::article::FixList;
+use crate::corpus::Corpus;
 use crate::facts::{
     split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
 use crate::model::{
-    Action, CompareOp, Condition, FactType, FactValue, Literal, ProbeRead, Rule, Status,
+    Action, CompareOp, Condition, Evidence, Expect, FactType, FactValue, Literal, ProbeRead, Rule,
+    Status, Supports, TestCase,
 };
 use crate::span::Location;
 use crate::version::VersionRange;
@@ -89,6 +92,25 @@ pub enum LintKind {
     UnboundCommandFact,
     /// A version range no version satisfies (`4.0, 5.0` where `4.0 || 5.0` was meant).
     UnsatisfiableRange,
+    /// A rule with no evidence at all.
+    NoEvidence,
+    /// A claim of the rule (its versions, command, a condition, its fixed build) that no
+    /// evidence backs.
+    UnbackedClaim {
+        /// Which claim.
+        claim: String,
+    },
+    /// A rule without a test case built from its article's documented fix.
+    NoDocumentedFix,
+    /// A documented-fix case that does not expect Clear.
+    DocumentedFixNotClear,
+    /// A quote that its article does not contain (`lint --archive`).
+    QuoteNotFound,
+    /// A cited or quoted article the archive does not hold (`lint --archive`).
+    ArticleNotInArchive,
+    /// A fixed bound that disagrees with the service-pack fix list naming the article
+    /// (`lint --archive`).
+    FixListDisagrees,
 }
 
 /// A problem `lint` found, with where it is.
@@ -514,6 +536,295 @@ impl Linter<'_> {
                 }
             }
         }
+        self.check_provenance(rule);
+    }
+
+    /// Evidence for every claim, and a documented-fix case that expects Clear.
+    fn check_provenance(&mut self, rule: &LoadedRule) {
+        let r = &rule.rule;
+        if r.status != Status::Active {
+            return;
+        }
+        if r.evidence.is_empty() {
+            self.report(
+                Level::Warning,
+                LintKind::NoEvidence,
+                rule.file,
+                rule.offset,
+                format!("rule {} quotes no evidence from its articles", r.id),
+                Some("add `evidence: [(article: \"Q…\", quote: \"…\", supports: when)]` for each claim; docs/rules.md".into()),
+            );
+        } else {
+            for (claim, needed) in claims(r) {
+                if needed && !r.evidence.iter().any(|e| e.supports == claim) {
+                    self.report(
+                        Level::Warning,
+                        LintKind::UnbackedClaim {
+                            claim: claim.to_string(),
+                        },
+                        rule.file,
+                        rule.offset,
+                        format!("rule {}: no evidence supports its `{claim}`", r.id),
+                        Some(format!("quote the article's words for it: `(article: \"…\", quote: \"…\", supports: {claim})`")),
+                    );
+                }
+            }
+        }
+        let fixes: Vec<&TestCase> = r.tests.iter().filter(|c| c.documented_fix).collect();
+        if fixes.is_empty() && !r.tests.is_empty() {
+            self.report(
+                Level::Warning,
+                LintKind::NoDocumentedFix,
+                rule.file,
+                rule.offset,
+                format!("rule {} has no test case built from its article's documented fix", r.id),
+                Some("add the command or state the article's RESOLUTION/WORKAROUND says works, with `documented_fix: true, expect: Clear`".into()),
+            );
+        }
+        for case in fixes.into_iter().filter(|c| c.expect != Expect::Clear) {
+            let at = self.locate(rule, &format!("{:?}", case.name));
+            self.report(
+                Level::Error,
+                LintKind::DocumentedFixNotClear,
+                rule.file,
+                at,
+                format!(
+                    "the documented fix {:?} expects {}: the article's own remedy must be clear",
+                    case.name, case.expect
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// What `lint --archive` checks rules against.
+pub struct ArchiveEvidence<'a> {
+    /// The imported archive.
+    pub corpus: &'a dyn Corpus,
+    /// Its service-pack fix lists.
+    pub fix_lists: &'a [FixList],
+}
+
+/// Text compared whitespace and case aside.
+fn normalized(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Checks every rule's provenance against the archive: each cited and quoted article exists,
+/// each quote occurs in its article, and each fixed bound agrees with the service-pack fix list
+/// that names the rule's article (by the service pack, or by the build `builds` gives it).
+pub fn lint_archive(
+    loaded: &Loaded,
+    catalogue: &Catalogue,
+    archive: &ArchiveEvidence,
+) -> Vec<LintProblem> {
+    let mut linter = Linter {
+        loaded,
+        catalogue,
+        problems: Vec::new(),
+    };
+    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut text_of = |id: &str| -> Option<String> {
+        texts
+            .entry(id.to_ascii_uppercase())
+            .or_insert_with(|| {
+                let aid = archive.corpus.find(id)?;
+                let sections = archive.corpus.sections(aid);
+                let all: Vec<String> = sections.into_iter().flat_map(|(h, t)| [h, t]).collect();
+                Some(normalized(&all.join("\n")))
+            })
+            .clone()
+    };
+    let mut check_quote = |linter: &mut Linter,
+                           file: usize,
+                           offset: usize,
+                           e: &Evidence,
+                           owner: &str| {
+        match text_of(&e.article) {
+            None => linter.report(
+                Level::Error,
+                LintKind::ArticleNotInArchive,
+                file,
+                offset,
+                format!(
+                    "{owner}: evidence quotes {}, which the archive does not hold",
+                    e.article
+                ),
+                None,
+            ),
+            Some(text) if !text.contains(&normalized(&e.quote)) => {
+                let at = linter.loaded.files[file]
+                    .find_offset(offset, &e.quote[..e.quote.len().min(20)])
+                    .unwrap_or(offset);
+                linter.report(
+                    Level::Error,
+                    LintKind::QuoteNotFound,
+                    file,
+                    at,
+                    format!("{owner}: {} does not contain the quote {:?}", e.article, e.quote),
+                    Some("a quote must be the article's exact words (whitespace and case aside); `kbguard kb show ID` prints it".into()),
+                );
+            }
+            Some(_) => {}
+        }
+    };
+    for (build, file) in &loaded.builds {
+        let owner = format!(
+            "build of {} service pack {}",
+            build.product, build.service_pack
+        );
+        check_quote(&mut linter, *file, 0, &build.evidence, &owner);
+    }
+    for rule in loaded
+        .rules
+        .iter()
+        .filter(|r| r.rule.status == Status::Active)
+    {
+        let r = &rule.rule;
+        for kb in &r.kb {
+            if archive.corpus.find(&kb.id).is_none() {
+                let at = linter.locate(rule, &format!("{:?}", kb.id));
+                linter.report(
+                    Level::Error,
+                    LintKind::ArticleNotInArchive,
+                    rule.file,
+                    at,
+                    format!(
+                        "rule {} cites {}, which the archive does not hold",
+                        r.id, kb.id
+                    ),
+                    None,
+                );
+            }
+        }
+        for e in &r.evidence {
+            let at = linter.locate(rule, &format!("{:?}", e.quote));
+            check_quote(&mut linter, rule.file, at, e, &format!("rule {}", r.id));
+        }
+        check_fix_lists(&mut linter, rule, archive.fix_lists);
+    }
+    linter.problems
+}
+
+/// The earliest service pack a fix list says fixes one of the rule's articles, compared with the
+/// rule's own fixed bound.
+fn check_fix_lists(linter: &mut Linter, rule: &LoadedRule, fix_lists: &[FixList]) {
+    let r = &rule.rule;
+    let bounds = r.when.as_ref().map(fixed_bounds).unwrap_or_default();
+    for product in &r.applies.products {
+        let named = |l: &&FixList| {
+            let words = l.product.to_lowercase();
+            words.contains(&product.name.to_lowercase())
+                && crate::version::Version::parse_prefix(
+                    words
+                        .split_whitespace()
+                        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                        .unwrap_or(""),
+                )
+                .is_some_and(|v| product.versions.contains(&v))
+        };
+        let fixed = fix_lists
+            .iter()
+            .filter(named)
+            .filter(|l| {
+                r.kb.iter()
+                    .any(|kb| l.fixes.iter().any(|f| f.eq_ignore_ascii_case(&kb.id)))
+            })
+            .min_by_key(|l| l.service_pack);
+        let Some(list) = fixed else {
+            continue;
+        };
+        let sp = list.service_pack;
+        let agrees = bounds.iter().any(|b| match b {
+            FixedBound::ServicePack(name, n) => name == &product.name && *n == i64::from(sp),
+            FixedBound::Build(name, v) => {
+                name == &product.name
+                    && linter.loaded.builds.iter().any(|(b, _)| {
+                        b.product == product.name && b.service_pack == sp && b.build == *v
+                    })
+            }
+        });
+        if !agrees {
+            let have = if bounds.is_empty() {
+                "no fixed bound".to_string()
+            } else {
+                bounds
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            linter.report(
+                Level::Warning,
+                LintKind::FixListDisagrees,
+                rule.file,
+                rule.offset,
+                format!(
+                    "rule {}: {} lists its article as fixed in {} service pack {sp}, but the rule has {have}",
+                    r.id, list.article, list.product
+                ),
+                Some(format!("bound it with `FactCompare(\"product.{}.sp\", Lt, {sp})` or the build of service pack {sp} (a `builds` entry gives it)", product.name)),
+            );
+        }
+    }
+}
+
+/// The claims a rule makes that evidence must back: (claim, whether the rule makes it).
+pub fn claims(r: &Rule) -> [(Supports, bool); 4] {
+    [
+        (Supports::Applies, !r.applies.products.is_empty()),
+        (Supports::Intent, r.intent.is_some()),
+        (Supports::When, r.when.is_some()),
+        (
+            Supports::Fixed,
+            r.when.as_ref().is_some_and(|w| !fixed_bounds(w).is_empty()),
+        ),
+    ]
+}
+
+/// A rule's bound on a product's build or service pack: the problem holds below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FixedBound {
+    /// `product.NAME.version` below this build.
+    Build(String, crate::version::Version),
+    /// `product.NAME.sp` below this service pack.
+    ServicePack(String, i64),
+}
+
+impl std::fmt::Display for FixedBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FixedBound::Build(name, v) => write!(f, "product.{name}.version < {v}"),
+            FixedBound::ServicePack(name, n) => write!(f, "product.{name}.sp < {n}"),
+        }
+    }
+}
+
+/// The fixed bounds a condition states (`FactCompare("product.exchange.sp", Lt, 2)`,
+/// `FactCompare("product.exchange.version", Lt, "5.5.2448")`), looking inside `All`.
+pub fn fixed_bounds(cond: &Condition) -> Vec<FixedBound> {
+    match cond {
+        Condition::All(members) => members.iter().flat_map(fixed_bounds).collect(),
+        Condition::FactCompare(fact, CompareOp::Lt, literal) => {
+            let Some(product) = fact.strip_prefix("product.") else {
+                return Vec::new();
+            };
+            match (product.rsplit_once('.'), literal) {
+                (Some((name, "sp")), Literal::Int(n)) => {
+                    vec![FixedBound::ServicePack(name.into(), *n)]
+                }
+                (Some((name, "version")), Literal::Str(v)) => v
+                    .parse()
+                    .map(|v| vec![FixedBound::Build(name.into(), v)])
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -633,7 +944,8 @@ mod tests {
             r#"RuleFile(schema: 1, facts: [(name: "cluster.node", type: bool, doc: "d")], rules: [Rule(
     id: "{id}", revision: 1, kb: [(id: "Q1", date: "2002-01-01")], title: "t", severity: block,
     reviewed: "2026-01-01", symptoms: [(message: "m")], workaround: (text: "w"),
-    tests: [(name: "n", expect: Clear)], {extra}
+    tests: [(name: "n", expect: Clear, documented_fix: true)],
+    evidence: [(article: "Q1", quote: "the article's words", supports: workaround)], {extra}
 )])"#
         )
     }
@@ -641,6 +953,64 @@ mod tests {
     #[test]
     fn clean_rule_has_no_problems() {
         assert!(lint_text(&[ARTICLE, &rule("a", "")]).is_empty());
+    }
+
+    #[test]
+    fn claims_need_evidence_and_the_documented_fix_must_be_clear() {
+        let kinds = |text: &str| -> Vec<LintKind> {
+            lint_text(&[ARTICLE, text])
+                .into_iter()
+                .map(|p| p.kind)
+                .collect()
+        };
+        let bare = rule("a", "").replace(
+            "evidence: [(article: \"Q1\", quote: \"the article's words\", supports: workaround)],",
+            "",
+        );
+        assert_eq!(kinds(&bare), [LintKind::NoEvidence]);
+        let when = rule("a", r#"when: FactCompare("product.exchange.sp", Lt, 2),"#);
+        let facts = r#"facts: [(name: "cluster.node", type: bool, doc: "d"), (name: "product.exchange.sp", type: int, doc: "d")]"#;
+        let when = when.replace(
+            r#"facts: [(name: "cluster.node", type: bool, doc: "d")]"#,
+            facts,
+        );
+        assert_eq!(
+            kinds(&when),
+            [
+                LintKind::UnbackedClaim {
+                    claim: "when".into()
+                },
+                LintKind::UnbackedClaim {
+                    claim: "fixed".into()
+                }
+            ]
+        );
+        let no_fix = rule("a", "").replace(", documented_fix: true", "");
+        assert_eq!(kinds(&no_fix), [LintKind::NoDocumentedFix]);
+        let triggered = rule("a", "").replace(
+            "expect: Clear, documented_fix: true",
+            "expect: Triggered, documented_fix: true",
+        );
+        assert_eq!(kinds(&triggered), [LintKind::DocumentedFixNotClear]);
+    }
+
+    #[test]
+    fn fixed_bounds_are_read_from_the_condition() {
+        let cond: Condition = ron::from_str(
+            r#"All([FactCompare("product.exchange.sp", Lt, 2), FactCompare("product.exchange.version", Lt, "5.5.2448"), FactEquals("cluster.node", true)])"#,
+        )
+        .unwrap();
+        let bounds: Vec<String> = fixed_bounds(&cond)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            bounds,
+            [
+                "product.exchange.sp < 2",
+                "product.exchange.version < 5.5.2448"
+            ]
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
-use crate::article::{self, Article, QuotedMessage};
+use crate::article::{self, Article, FixList, QuotedMessage};
 
 mod table;
 use crate::analysis::{
@@ -45,6 +45,7 @@ const CURRENT: &str = "CURRENT";
 const COMPLETE: &str = "complete";
 const TABLE: &str = "table.bin";
 const META: &str = "meta.json";
+const FIX_LISTS: &str = "fixlists.json";
 /// Words at least this rare (in about one message in twenty) drive the weighted candidate view.
 const RARE_WEIGHT: f32 = 3.0;
 
@@ -271,6 +272,8 @@ struct Prepared {
     record: ArticleRecord,
     /// Its quoted messages: (section, text, tokens).
     messages: Vec<(String, String, Vec<Token>)>,
+    /// The service-pack fix lists it is.
+    fix_lists: Vec<FixList>,
 }
 
 /// The tantivy side of a generation being written.
@@ -363,13 +366,22 @@ fn section_field(heading: &str) -> usize {
     }
 }
 
+/// The heading under which the stored text keeps an article's "applies to" list.
+pub const APPLIES_TO: &str = "APPLIES TO";
+
 /// Separates a heading from its text, and one section from the next, in the stored field.
 const HEADING_END: char = '\u{1f}';
 const SECTION_END: char = '\u{1e}';
 
-/// The title and sections as one stored string.
+/// The title, "applies to" list and sections as one stored string.
 fn stored_sections(a: &Article) -> String {
     let mut out = format!("TITLE{HEADING_END}{}", a.title);
+    if !a.applies_to.is_empty() {
+        out.push(SECTION_END);
+        out.push_str(APPLIES_TO);
+        out.push(HEADING_END);
+        out.push_str(&a.applies_to.join("\n"));
+    }
     for s in &a.sections {
         out.push(SECTION_END);
         out.push_str(&s.heading);
@@ -558,6 +570,7 @@ fn build_generation(
         .wait_merging_threads()
         .map_err(tantivy_err(&writer.dir))?;
     write_durably(&generation.join(TABLE), &table.finish())?;
+    write_fix_lists(generation, &prepared)?;
     let mut by_product: HashMap<&str, usize> = HashMap::new();
     for p in &prepared {
         *by_product.entry(p.record.tag.as_str()).or_default() += 1;
@@ -577,9 +590,36 @@ fn build_generation(
     Ok((prepared.len(), quoted, skipped, by_product))
 }
 
+/// Writes the service-pack fix lists of the archive (`fixlists.json`): which articles' bugs
+/// each service pack fixes. A fix list's references to other fix lists are not fixes.
+fn write_fix_lists(generation: &Path, prepared: &[Prepared]) -> Result<(), ArchiveError> {
+    let lists: Vec<&FixList> = prepared.iter().flat_map(|p| &p.fix_lists).collect();
+    let list_ids: std::collections::HashSet<&str> =
+        lists.iter().map(|l| String::as_str(&l.article)).collect();
+    let lists: Vec<FixList> = lists
+        .into_iter()
+        .map(|l| FixList {
+            fixes: l
+                .fixes
+                .iter()
+                .filter(|f| !list_ids.contains(String::as_str(f)))
+                .cloned()
+                .collect(),
+            ..l.clone()
+        })
+        .collect();
+    let path = generation.join(FIX_LISTS);
+    let json = serde_json::to_vec(&lists).map_err(|e| ArchiveError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    write_durably(&path, &json)
+}
+
 /// What the table keeps of an article: its record and its quoted messages, tokenised (the
 /// article's words went to the index as it was read).
 fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
+    let fix_lists = article::fix_lists(&a);
     // The title is matched like a message too: a description often says what a title says.
     let title = QuotedMessage {
         section: TITLE_SECTION.into(),
@@ -612,6 +652,7 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
         aid,
         record,
         messages,
+        fix_lists,
     }
 }
 
@@ -817,6 +858,14 @@ impl Archive {
             .into_iter()
             .map(|((score, rank), _)| (score, number_of(rank)))
             .collect()
+    }
+
+    /// The service-pack fix lists found at import (none for an index built before they were).
+    pub fn fix_lists(&self) -> Vec<FixList> {
+        fs::read(self.path.join(FIX_LISTS))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
     }
 
     /// The document address of article `aid`.
