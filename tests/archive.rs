@@ -454,3 +454,86 @@ fn two_imports_with_different_thread_counts_answer_byte_for_byte_alike() {
         assert_eq!(first, String::from_utf8(other.clone()).unwrap());
     }
 }
+
+/// Issue 13: `lint --archive` checks each quote against its article and each fixed bound
+/// against the service-pack fix list that names the article; `kb fixed-in` answers from it.
+#[test]
+fn lint_archive_checks_quotes_and_fix_lists() {
+    let src = tempfile::tempdir().unwrap();
+    let sub = src.path().join("999");
+    fs::create_dir_all(&sub).unwrap();
+    for entry in fs::read_dir(fixture_archive().join("999")).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, sub.join(path.file_name().unwrap())).unwrap();
+    }
+    fs::write(
+        sub.join("Q999010.TXT"),
+        "DOCUMENT:Q999010  01-JAN-2002  [widgets]\nTITLE   :WIDG: List of Bugs Fixed in Widget Server 2.0 Service Pack 1\n\
+         PRODUCT :Widget Server\nPROD/VER::2.0\nOPER/SYS:\nKEYWORDS:kbfixlist\n\n=====\nSUMMARY\n=======\n\n\
+         The bugs fixed in this service pack:\n\n   Q999001 WIDG: Frobnicator Stops with Error 42 on Cluster Nodes\n",
+    )
+    .unwrap();
+    let index = tempfile::tempdir().unwrap();
+    import(src.path(), index.path());
+    let rules = tempfile::tempdir().unwrap();
+    fs::write(
+        rules.path().join("Q999001.ron"),
+        r#"KbArticle(schema: 1, id: "Q999001", title: "Frobnicator stops", date: "2001-03-14", cause: "c", workaround: "w")"#,
+    )
+    .unwrap();
+    let rule = |bound: &str, quote: &str| {
+        format!(
+            r#"RuleFile(schema: 1, facts: [(name: "product.widget.version", type: version, doc: "d"), (name: "product.widget.sp", type: int, doc: "d"), (name: "cluster.node", type: bool, doc: "d")], rules: [Rule(
+    id: "widget.frob-all-cluster", revision: 1, kb: [(id: "Q999001", date: "2001-03-14")], title: "t", severity: block,
+    reviewed: "2026-11-25", applies: (products: [(name: "widget", versions: "2.0")]),
+    intent: Intent(program: "frob", flags: ["-all"]),
+    when: All([FactEquals("cluster.node", true), FactCompare("product.widget.sp", Lt, {bound})]),
+    symptoms: [(message: "Frobnicator error 42: cannot open <filename>")], workaround: (text: "Move the group."),
+    tests: [(name: "Q999001: the article's remedy", command: ["frob", "-all"], facts: {{"product.widget.version": "2.0", "cluster.node": false, "product.widget.sp": 0}}, expect: Clear, documented_fix: true)],
+    evidence: [
+        (article: "Q999001", quote: "Widget Server, version 2.0", supports: applies),
+        (article: "Q999001", quote: "When you run frob -all on a cluster node", supports: intent),
+        (article: "Q999001", quote: "{quote}", supports: when),
+        (article: "Q999010", quote: "Q999001 WIDG: Frobnicator Stops", supports: fixed),
+    ],
+)])"#
+        )
+    };
+    let lint = |bound: &str, quote: &str| {
+        fs::write(rules.path().join("rules.ron"), rule(bound, quote)).unwrap();
+        kbguard()
+            .arg("lint")
+            .arg(format!("--archive={}", index.path().display()))
+            .arg(rules.path())
+            .output()
+            .unwrap()
+    };
+    // Backed by the article and agreeing with the fix list (fixed in SP1).
+    let out = lint("1", "on a cluster node, the frobnicator stops");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 error(s), 0 warning(s)"),
+        "{stderr}"
+    );
+    // A bound the fix list contradicts, and a quote the article does not hold.
+    let out = lint("2", "the frobnicator explodes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Q999001 does not contain the quote"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Q999010 lists its article as fixed in Widget Server 2.0 service pack 1, but the rule has product.widget.sp < 2"),
+        "{stderr}"
+    );
+    kbguard()
+        .args(["kb", "fixed-in", "q999001", "--index"])
+        .arg(index.path())
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "Q999001: fixed in Widget Server 2.0 service pack 1, per Q999010",
+        ));
+}
