@@ -125,10 +125,12 @@ pub fn parse(bytes: &[u8]) -> Result<Article, ArticleError> {
         .iter()
         .rposition(|l| l.starts_with("Additional query words:"))
         .or_else(|| {
+            // The trailer's rule is a long line of `=`; a heading's underline is as long as
+            // its heading (`RESOLUTION` / `==========`) and must not end the body.
             lines
                 .iter()
                 .skip(body_start)
-                .position(|l| l.starts_with("=========="))
+                .position(|l| is_trailer_rule(l))
                 .map(|i| i + body_start)
         })
         .unwrap_or(lines.len())
@@ -300,6 +302,12 @@ fn section(heading: String, lines: &[&str]) -> Section {
         heading,
         text: text.trim_matches('\n').to_string(),
     }
+}
+
+/// The line of `=` that opens an article's trailer (70 of them in the archive).
+fn is_trailer_rule(line: &str) -> bool {
+    let line = line.trim_end();
+    line.len() >= 40 && line.bytes().all(|b| b == b'=')
 }
 
 /// A service-pack fix list: the articles of bugs a service pack fixes.
@@ -554,6 +562,19 @@ Keywords          : kbwidget
             ]
         );
         assert_eq!(lists[0].product, "Widget Server 2.0");
+    }
+
+    #[test]
+    fn a_heading_underline_does_not_end_an_article_without_query_words() {
+        let text = "DOCUMENT:Q900003  01-JAN-2000\nTITLE   :T\n=====\nSYMPTOMS\n========\n\nIt fails.\n\n\
+                    RESOLUTION\n==========\n\nRun it again.\n\n\
+                    ======================================================================\nKeywords : x\n";
+        let a = parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            a.section("RESOLUTION").map(|s| s.text.as_str()),
+            Some("Run it again.")
+        );
+        assert!(a.sections.iter().all(|s| !s.text.contains("Keywords")));
     }
 
     #[test]

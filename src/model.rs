@@ -643,7 +643,8 @@ pub struct TestCase {
     /// The outcome the rule must give.
     pub expect: Expect,
     /// True for the case built from the article's own RESOLUTION or WORKAROUND (the command or
-    /// state the article says works); it must expect Clear.
+    /// state the article says works); it must expect Clear, or NotApplicable when the remedy is
+    /// another form of command the rule does not concern.
     #[serde(default)]
     pub documented_fix: bool,
 }

@@ -18,7 +18,7 @@ use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
 use crate::model::{
     Action, CompareOp, Condition, Evidence, Expect, FactType, FactValue, Literal, ProbeRead, Rule,
-    Status, Supports, TestCase,
+    Severity, Status, Supports, TestCase,
 };
 use crate::span::Location;
 use crate::version::VersionRange;
@@ -102,7 +102,7 @@ pub enum LintKind {
     },
     /// A rule without a test case built from its article's documented fix.
     NoDocumentedFix,
-    /// A documented-fix case that does not expect Clear.
+    /// A documented-fix case that expects the remedy blocked or undecided.
     DocumentedFixNotClear,
     /// A quote that its article does not contain (`lint --archive`).
     QuoteNotFound,
@@ -571,7 +571,8 @@ impl Linter<'_> {
             }
         }
         let fixes: Vec<&TestCase> = r.tests.iter().filter(|c| c.documented_fix).collect();
-        if fixes.is_empty() && !r.tests.is_empty() {
+        // An info rule is a reminder: its remedy is the advice itself, which it cannot observe.
+        if fixes.is_empty() && !r.tests.is_empty() && r.severity != Severity::Info {
             self.report(
                 Level::Warning,
                 LintKind::NoDocumentedFix,
@@ -581,7 +582,10 @@ impl Linter<'_> {
                 Some("add the command or state the article's RESOLUTION/WORKAROUND says works, with `documented_fix: true, expect: Clear`".into()),
             );
         }
-        for case in fixes.into_iter().filter(|c| c.expect != Expect::Clear) {
+        // The remedy is clear; or, when it is another form of command the rule does not
+        // concern (another program, a flag the intent forbids), not applicable. Never blocked.
+        let blocked = |c: &&&TestCase| !matches!(c.expect, Expect::Clear | Expect::NotApplicable);
+        for case in fixes.iter().filter(blocked) {
             let at = self.locate(rule, &format!("{:?}", case.name));
             self.report(
                 Level::Error,

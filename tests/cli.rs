@@ -462,7 +462,10 @@ fn explain_traces_each_predicate_with_fact_sources() {
         .stdout(contains("triggered"))
         .stdout(contains("[true] cluster.node == true"))
         .stdout(contains("cluster.node = true  (snapshot"))
-        .stdout(contains("[true] _CLUSTER_NETWORK_NAME_ is not set"));
+        .stdout(contains(
+            "[false] _CLUSTER_NETWORK_NAME_ matches /^[^a-z]+$/",
+        ))
+        .stdout(contains("env._CLUSTER_NETWORK_NAME_ = (not set)"));
     kbguard()
         .args([
             "explain",
