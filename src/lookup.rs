@@ -488,9 +488,10 @@ const LEXICAL_CANDIDATES: usize = 40;
 /// a message match of score m it adds at most this times (1 - m)^1.5, so it orders weak and
 /// partial message matches and carries a description, but never lifts a weak message match
 /// over a complete one.
-const LEXICAL_WEIGHT: f32 = 0.8;
-/// A message quoted outside SYMPTOMS is slightly weaker evidence that the article is about it.
-const OTHER_SECTION_FACTOR: f32 = 0.97;
+const LEXICAL_WEIGHT: f32 = 0.65;
+/// A message quoted outside SYMPTOMS is weaker evidence that the article is about it: below
+/// one line of a longer message its SYMPTOMS quote.
+const OTHER_SECTION_FACTOR: f32 = 0.9;
 /// A curated symptom that is our description rather than a quoted message weighs this much.
 const PARAPHRASE_FACTOR: f32 = 0.9;
 /// An article's title, matched as a message, is weaker evidence still: a description that says

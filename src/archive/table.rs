@@ -8,6 +8,8 @@
 //! reads the file and checks the header; records are decoded when asked for, and a damaged one
 //! reads as absent rather than failing the lookup.
 
+use tantivy::directory::OwnedBytes;
+
 use crate::corpus::{ArticleRecord, MessageView};
 
 /// The layout's name and version: a table of another version is refused, not misread.
@@ -88,7 +90,7 @@ impl TableWriter {
 
 /// An opened table.
 pub struct Table {
-    bytes: Vec<u8>,
+    bytes: OwnedBytes,
     articles: usize,
     messages: usize,
 }
@@ -120,8 +122,9 @@ impl<'a> Cursor<'a> {
 }
 
 impl Table {
-    /// Opens a table from its bytes; `None` when the header or offsets are damaged.
-    pub fn from_bytes(bytes: Vec<u8>) -> Option<Table> {
+    /// Opens a table from its bytes (a memory map of the file, or bytes in memory); `None` when
+    /// the header or offsets are damaged.
+    pub fn from_bytes(bytes: OwnedBytes) -> Option<Table> {
         let mut c = Cursor {
             bytes: &bytes,
             pos: 0,
@@ -226,7 +229,7 @@ mod tests {
         w.article(&record("Q2", "Two \u{e9}"));
         w.message(1, "CAUSE", "line one\nline two", 3.5, &[1.5, 2.0]);
         let bytes = w.finish();
-        let table = Table::from_bytes(bytes.clone()).unwrap();
+        let table = Table::from_bytes(OwnedBytes::new(bytes.clone())).unwrap();
         assert_eq!(table.article_count(), 2);
         assert_eq!(table.article(1).unwrap(), record("Q2", "Two \u{e9}"));
         assert_eq!(table.find("q2").unwrap().id, "Q2");
@@ -237,9 +240,9 @@ mod tests {
         );
         assert!(table.message(1).is_none());
         // Truncated records read as absent; a truncated header does not open.
-        let cut = Table::from_bytes(bytes[..bytes.len() - 6].to_vec()).unwrap();
+        let cut = Table::from_bytes(OwnedBytes::new(bytes[..bytes.len() - 6].to_vec())).unwrap();
         assert!(cut.message(0).is_none());
-        assert!(Table::from_bytes(bytes[..10].to_vec()).is_none());
-        assert!(Table::from_bytes(b"garbage garbage garbage".to_vec()).is_none());
+        assert!(Table::from_bytes(OwnedBytes::new(bytes[..10].to_vec())).is_none());
+        assert!(Table::from_bytes(OwnedBytes::new(b"garbage garbage garbage".to_vec())).is_none());
     }
 }
