@@ -485,9 +485,10 @@ const CANDIDATES: usize = 25;
 /// How many articles the index proposes by their words.
 const LEXICAL_CANDIDATES: usize = 40;
 /// What the best words-over-fields evidence can add to an article with no message match; beside
-/// a message match of score m it adds at most this times (1 - m)^1.5, so it orders weak and
-/// partial message matches and carries a description, but never lifts a weak message match
-/// over a complete one.
+/// a message match of score m it adds at most this times (1 - m)^1.5, and all of it shrinks by
+/// (1 - b^2) where b is the best message match of the query, so it orders weak and partial
+/// message matches and carries a description, but never lifts a weak message match over a
+/// complete one.
 const LEXICAL_WEIGHT: f32 = 0.65;
 /// A message quoted outside SYMPTOMS is weaker evidence that the article is about it: below
 /// one line of a longer message its SYMPTOMS quote.
@@ -666,6 +667,10 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
         lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
+    // The better some message matches, the more the query is a pasted message and the less an
+    // article's words alone say: the words' share shrinks by the best match's square.
+    let best_m = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
+    let damp = (1.0 - best_m * best_m).max(0.0);
     let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
     articles.sort_unstable();
     articles.dedup();
@@ -680,7 +685,7 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
             // The words fill the room a message match leaves: nothing beside a complete match
             // (articles quoting the same message stay tied on it), most of it beside none.
             let m = message.map_or(0.0, |(m, _)| m.score);
-            let score = m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words;
+            let score = m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words * damp;
             let (matched, matched_span, section) = message
                 .and_then(|(m, mid)| {
                     let msg = corpus.message(*mid)?;
