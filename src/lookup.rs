@@ -850,6 +850,7 @@ impl Snippet {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // a handful of articles
 mod ranking_tests {
     //! The ranking through the [`Corpus`] seam, over a few articles in memory: no index.
 

@@ -1,6 +1,16 @@
 //! The imported KB archive: import, stats, show, lookup, and an index that survives a killed
 //! import.
 
+// Tests and benchmarks report by panicking, and may print what they measure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

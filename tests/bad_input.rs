@@ -2,6 +2,15 @@
 //! reason; nothing panics, hangs or grows without bound. Memory is bounded by running kbguard
 //! under `ulimit -v` (1 GiB of address space).
 
+// Tests and benchmarks report by panicking, and may print what they measure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation
+)]
 #![cfg(unix)]
 
 // Each test crate uses part of the shared helpers.

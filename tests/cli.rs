@@ -1,5 +1,15 @@
 //! Runs the kbguard binary as a user would: every command and exit code.
 
+// Tests and benchmarks report by panicking, and may print what they measure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

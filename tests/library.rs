@@ -1,5 +1,15 @@
 //! The shipped rule library: enough rules, each tested both ways, each found by its symptom.
 
+// Tests and benchmarks report by panicking, and may print what they measure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

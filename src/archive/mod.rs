@@ -560,7 +560,7 @@ fn build_generation(
                 .into_iter()
                 .map(|unit| crate::analysis::unit_weight(unit, &weights))
                 .collect();
-            table.message(aid as u32, section, text, total, &lines);
+            table.message(aid, section, text, total, &lines);
             writer.message(mid, &words(tokens), date)?;
             mid += 1;
         }
@@ -570,7 +570,11 @@ fn build_generation(
         .writer
         .wait_merging_threads()
         .map_err(tantivy_err(&writer.dir))?;
-    write_durably(&generation.join(TABLE), &table.finish())?;
+    let bytes = table.finish().ok_or_else(|| ArchiveError::Io {
+        path: generation.join(TABLE).display().to_string(),
+        reason: "the archive is too large for the table's 32-bit offsets".into(),
+    })?;
+    write_durably(&generation.join(TABLE), &bytes)?;
     write_fix_lists(generation, &prepared)?;
     let mut by_product: HashMap<&str, usize> = HashMap::new();
     for p in &prepared {
@@ -766,7 +770,7 @@ pub struct Archive {
     searcher: Searcher,
     fields: Fields,
     n_messages: f32,
-    n_articles: f32,
+    n_articles: u64,
     weight_cache: Mutex<HashMap<String, f32>>,
 }
 
@@ -776,9 +780,9 @@ pub struct Archive {
 /// made only of common words.)
 const COMMON_MESSAGE_WEIGHT: f32 = 1.7;
 
-/// Query words in more than this share of the articles are left out of the words-over-fields
+/// Query words in more than this part (one in ten) of the articles are left out of the words-over-fields
 /// search: they say nothing about which article is meant, and cost the most to score.
-const COMMON_WORD_SHARE: f32 = 0.1;
+const COMMON_WORD_DIVISOR: u64 = 10;
 /// A query is searched by words over fields on at most this many of its rarest words.
 const MAX_LEXICAL_TERMS: usize = 10;
 
@@ -832,7 +836,7 @@ impl Archive {
         }
         Ok(Archive {
             n_messages: table.message_count() as f32,
-            n_articles: table.article_count() as f32,
+            n_articles: u64::try_from(table.article_count()).unwrap_or(u64::MAX),
             path,
             meta,
             table,
@@ -924,7 +928,9 @@ impl Corpus for Archive {
         let mut out: Vec<u32> = Vec::new();
         for by_weight in [true, false] {
             for (_, mid) in self.top(clauses(by_weight), limit) {
-                let mid = mid as u32;
+                let Ok(mid) = u32::try_from(mid) else {
+                    continue;
+                };
                 if !out.contains(&mid) {
                     out.push(mid);
                 }
@@ -957,7 +963,7 @@ impl Corpus for Archive {
         stems.dedup();
         let mut terms: Vec<(u64, &str)> = stems.iter().map(|t| (df(t), t.as_str())).collect();
         terms.sort_unstable();
-        let common = (COMMON_WORD_SHARE * self.n_articles) as u64;
+        let common = self.n_articles / COMMON_WORD_DIVISOR;
         let rare = terms.iter().filter(|(df, _)| *df <= common).count();
         // A query made only of common words is still searched, by its rarest few.
         terms.truncate(rare.max(terms.len().min(3)).min(MAX_LEXICAL_TERMS));
@@ -1001,7 +1007,7 @@ impl Corpus for Archive {
         };
         self.top(clauses, limit)
             .into_iter()
-            .map(|(score, aid)| (aid as u32, score))
+            .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
             .collect()
     }
 
@@ -1013,7 +1019,7 @@ impl Corpus for Archive {
         let term = Term::from_field_text(self.fields.qid, &id.to_ascii_uppercase());
         let query = TermQuery::new(term, IndexRecordOption::Basic);
         let found = self.top(vec![(Occur::Should, Box::new(query))], 1);
-        found.first().map(|(_, aid)| *aid as u32)
+        found.first().and_then(|(_, aid)| u32::try_from(*aid).ok())
     }
 
     fn sections(&self, id: u32) -> Vec<(String, String)> {

@@ -19,8 +19,9 @@ const HEADER: usize = 16;
 /// Builds a table.
 #[derive(Default)]
 pub(super) struct TableWriter {
-    article_offsets: Vec<u32>,
-    message_offsets: Vec<u32>,
+    // `None` for an offset past what the layout's u32 can hold: `finish` then fails.
+    article_offsets: Vec<Option<u32>>,
+    message_offsets: Vec<Option<u32>>,
     records: Vec<u8>,
 }
 
@@ -29,14 +30,19 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    buf.extend_from_slice(&(end as u16).to_le_bytes());
+    buf.extend_from_slice(&u16::try_from(end).unwrap_or(u16::MAX).to_le_bytes());
     buf.extend_from_slice(&s.as_bytes()[..end]);
+}
+
+/// A record offset or count as the layout stores it; `None` past 4 GiB.
+fn u32_of(n: usize) -> Option<u32> {
+    u32::try_from(n).ok()
 }
 
 impl TableWriter {
     /// Adds an article; articles are numbered in the order added.
     pub(super) fn article(&mut self, a: &ArticleRecord) {
-        self.article_offsets.push(self.records.len() as u32);
+        self.article_offsets.push(u32_of(self.records.len()));
         for s in [
             &a.id,
             &a.title,
@@ -54,37 +60,39 @@ impl TableWriter {
     /// order added.
     pub(super) fn message(
         &mut self,
-        article: u32,
+        article: usize,
         section: &str,
         text: &str,
         total: f32,
         lines: &[f32],
     ) {
-        self.message_offsets.push(self.records.len() as u32);
+        self.message_offsets.push(u32_of(self.records.len()));
+        let article = u32_of(article).unwrap_or(u32::MAX);
         self.records.extend_from_slice(&article.to_le_bytes());
         put_str(&mut self.records, section);
         put_str(&mut self.records, text);
         self.records.extend_from_slice(&total.to_le_bytes());
         let lines = &lines[..lines.len().min(usize::from(u16::MAX))];
         self.records
-            .extend_from_slice(&(lines.len() as u16).to_le_bytes());
+            .extend_from_slice(&u16::try_from(lines.len()).unwrap_or(u16::MAX).to_le_bytes());
         for w in lines {
             self.records.extend_from_slice(&w.to_le_bytes());
         }
     }
 
-    /// The file's bytes.
-    pub(super) fn finish(self) -> Vec<u8> {
+    /// The file's bytes; `None` when the archive is too large for the layout's u32 offsets.
+    pub(super) fn finish(self) -> Option<Vec<u8>> {
         let index_len = 4 * (self.article_offsets.len() + self.message_offsets.len());
         let mut out = Vec::with_capacity(HEADER + index_len + self.records.len());
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(self.article_offsets.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(self.message_offsets.len() as u32).to_le_bytes());
+        out.extend_from_slice(&u32_of(self.article_offsets.len())?.to_le_bytes());
+        out.extend_from_slice(&u32_of(self.message_offsets.len())?.to_le_bytes());
         for offset in self.article_offsets.iter().chain(&self.message_offsets) {
-            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&(*offset)?.to_le_bytes());
         }
+        u32_of(self.records.len())?;
         out.extend_from_slice(&self.records);
-        out
+        Some(out)
     }
 }
 
@@ -228,7 +236,7 @@ mod tests {
         w.article(&record("Q1", "One"));
         w.article(&record("Q2", "Two \u{e9}"));
         w.message(1, "CAUSE", "line one\nline two", 3.5, &[1.5, 2.0]);
-        let bytes = w.finish();
+        let bytes = w.finish().unwrap();
         let table = Table::from_bytes(OwnedBytes::new(bytes.clone())).unwrap();
         assert_eq!(table.article_count(), 2);
         assert_eq!(table.article(1).unwrap(), record("Q2", "Two \u{e9}"));
