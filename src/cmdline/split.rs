@@ -64,6 +64,17 @@ struct Scanner<'a> {
     depth: usize,
 }
 
+/// How a quoted run makes a character literal.
+#[derive(Clone, Copy)]
+enum Escape {
+    /// This character escapes the next.
+    By(char),
+    /// The quote written twice stands for itself.
+    Doubled,
+    /// Nothing: the run ends at the next quote.
+    None,
+}
+
 /// The command being assembled.
 #[derive(Default)]
 struct Pending {
@@ -252,7 +263,7 @@ impl Scanner<'_> {
     ) -> Result<(), LineError> {
         let at = self.offset();
         match (self.shell, c) {
-            (Shell::Cmd, '"') => self.quoted_run(p, '"', None, at),
+            (Shell::Cmd, '"') => self.quoted_run(p, '"', Escape::None, at),
             (Shell::Cmd, '^') => {
                 self.i += 1;
                 if let Some(next) = self.peek(0) {
@@ -261,8 +272,8 @@ impl Scanner<'_> {
                 }
                 Ok(())
             }
-            (Shell::PowerShell, '\'') => self.doubled_quote_run(p, '\'', at),
-            (Shell::PowerShell, '"') => self.quoted_run(p, '"', Some('`'), at),
+            (Shell::PowerShell, '\'') => self.quoted_run(p, '\'', Escape::Doubled, at),
+            (Shell::PowerShell, '"') => self.quoted_run(p, '"', Escape::By('`'), at),
             (Shell::PowerShell, '`')
             | (Shell::Sh | Shell::Bash | Shell::Zsh | Shell::Fish, '\\') => {
                 self.i += 1;
@@ -277,14 +288,16 @@ impl Scanner<'_> {
                 }
                 Ok(())
             }
-            (Shell::Sh | Shell::Bash | Shell::Zsh, '\'') => self.quoted_run(p, '\'', None, at),
-            (Shell::Fish, '\'') => self.quoted_run(p, '\'', Some('\\'), at),
+            (Shell::Sh | Shell::Bash | Shell::Zsh, '\'') => {
+                self.quoted_run(p, '\'', Escape::None, at)
+            }
+            (Shell::Fish, '\'') => self.quoted_run(p, '\'', Escape::By('\\'), at),
             (Shell::Sh | Shell::Bash | Shell::Zsh | Shell::Fish, '"') => {
-                self.quoted_run(p, '"', Some('\\'), at)
+                self.quoted_run(p, '"', Escape::By('\\'), at)
             }
             (Shell::Sh | Shell::Bash | Shell::Zsh, '$') if self.peek(1) == Some('\'') => {
                 self.i += 1;
-                self.quoted_run(p, '\'', Some('\\'), at)
+                self.quoted_run(p, '\'', Escape::By('\\'), at)
             }
             (_, '$') if self.peek(1) == Some('(') && self.shell != Shell::Cmd => {
                 self.i += 1;
@@ -313,62 +326,39 @@ impl Scanner<'_> {
         }
     }
 
-    /// A run in `quote`s; `escape` (when given) makes the next character literal.
+    /// A run in `quote`s. `escape` makes the next character literal: a character (`\\` in
+    /// POSIX double quotes, `` ` `` in PowerShell's), the quote itself doubled (`''` inside
+    /// PowerShell's single quotes), or nothing (cmd, POSIX single quotes).
     fn quoted_run(
         &mut self,
         p: &mut Pending,
         quote: char,
-        escape: Option<char>,
+        escape: Escape,
         at: usize,
     ) -> Result<(), LineError> {
         self.i += 1;
         p.touch(true);
         loop {
-            match self.peek(0) {
-                None => return Err(self.error(at, &format!("unclosed {quote} quote opened here"))),
-                Some(c) if c == quote => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                Some(c) if Some(c) == escape => {
-                    self.i += 1;
-                    if let Some(next) = self.peek(0) {
-                        p.push_char(next, true);
-                        self.i += 1;
-                    }
-                }
-                Some(c) => {
-                    p.push_char(c, true);
+            let Some(c) = self.peek(0) else {
+                return Err(self.error(at, &format!("unclosed {quote} quote opened here")));
+            };
+            let escaped = match escape {
+                Escape::By(e) => c == e,
+                Escape::Doubled => c == quote && self.peek(1) == Some(quote),
+                Escape::None => false,
+            };
+            if escaped {
+                self.i += 1;
+                if let Some(next) = self.peek(0) {
+                    p.push_char(next, true);
                     self.i += 1;
                 }
-            }
-        }
-    }
-
-    /// PowerShell's single quotes: `''` inside stands for one quote.
-    fn doubled_quote_run(
-        &mut self,
-        p: &mut Pending,
-        quote: char,
-        at: usize,
-    ) -> Result<(), LineError> {
-        self.i += 1;
-        p.touch(true);
-        loop {
-            match self.peek(0) {
-                None => return Err(self.error(at, &format!("unclosed {quote} quote opened here"))),
-                Some(c) if c == quote && self.peek(1) == Some(quote) => {
-                    p.push_char(quote, true);
-                    self.i += 2;
-                }
-                Some(c) if c == quote => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                Some(c) => {
-                    p.push_char(c, true);
-                    self.i += 1;
-                }
+            } else if c == quote {
+                self.i += 1;
+                return Ok(());
+            } else {
+                p.push_char(c, true);
+                self.i += 1;
             }
         }
     }
