@@ -662,7 +662,7 @@ pub fn lint_archive(
             ),
             Some(text) if !text.contains(&normalized(&e.quote)) => {
                 let at = linter.loaded.files[file]
-                    .find_offset(offset, &e.quote[..e.quote.len().min(20)])
+                    .find_offset(offset, &e.quote.chars().take(20).collect::<String>())
                     .unwrap_or(offset);
                 linter.report(
                     Level::Error,

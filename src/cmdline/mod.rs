@@ -562,6 +562,8 @@ fn step(w: &Wrapper, words: &[Word], local: &mut Planned) -> Result<Next, LineEr
             _ => {}
         }
     }
+    // An option whose value is missing (`start /d` at the end) counted a word past the last.
+    i = i.min(words.len());
     if runs_nothing {
         return Ok(Next::Nothing);
     }
@@ -927,6 +929,38 @@ mod tests {
         assert_eq!(plans[0].notes.len(), 1);
         assert!(argv(&["command", "-v", "isinteg"]).is_empty());
         assert!(argv(&["sudo", "-l"]).is_empty());
+    }
+
+    #[test]
+    fn options_missing_their_values_never_panic() {
+        for words in [
+            &["start", "/d"][..],
+            &["sudo", "-u"],
+            &["env", "-u"],
+            &["env", "-S"],
+            &["env", "-C"],
+            &["nice", "-n"],
+            &["timeout"],
+            &["timeout", "-s"],
+            &["powershell", "-ExecutionPolicy"],
+            &["powershell", "-EncodedCommand"],
+            &["pwsh", "-Command"],
+            &["cmd", "/c"],
+            &["bash", "-c"],
+            &["runas", "/user:x"],
+            &["Start-Process", "-FilePath"],
+            &["call"],
+            &["start", "\"\""],
+        ] {
+            let _ = argv(words);
+        }
+        for line in [
+            "start /d", "sudo -u", "$env:", "$env:X", "set", "set \"", "cd", "& ", ".",
+        ] {
+            for shell in Shell::ALL {
+                let _ = plan_line(line, shell);
+            }
+        }
     }
 
     #[test]
