@@ -835,10 +835,19 @@ impl Snippet {
     }
 
     fn marked(text: String, query: &Query) -> Snippet {
-        // (`weight` is set by the caller.)
+        // (`weight` is set by the caller.) Words that weigh next to nothing (`the`, `on`) are
+        // not marked: a third of the query's heaviest word is the bar.
+        let heaviest = query.weights.iter().copied().fold(0.0f32, f32::max);
+        let marked = |t: &Token| {
+            query
+                .tokens
+                .iter()
+                .zip(&query.weights)
+                .any(|(q, w)| q.text == t.text && *w >= heaviest / 3.0)
+        };
         let marks = tokenize(&text, false)
             .into_iter()
-            .filter(|t| query.tokens.iter().any(|q| q.text == t.text))
+            .filter(marked)
             .map(|t| t.span)
             .collect();
         Snippet {

@@ -450,26 +450,43 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
             dim(&format!("({source}, score {:.3})", hit.score))
         )?;
         let span = hit.matched_span.clone();
-        if !hit.matched.is_empty() {
-            let matched = match (
-                hit.matched.get(..span.start),
-                hit.matched.get(span.clone()),
-                hit.matched.get(span.end..),
-            ) {
-                (Some(a), Some(b), Some(c)) => format!(
-                    "{a}{}{c}",
-                    b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
-                ),
-                _ => hit.matched.clone(),
-            };
-            let section = hit.section.as_deref().unwrap_or("SYMPTOMS");
-            writeln!(
-                out,
-                "   matched in {section}: {}",
-                indent(&matched, "            ")
-            )?;
-        } else if let (Some(section), Some(snippet)) = (&hit.section, &hit.snippet) {
-            writeln!(out, "   {section}: {}", marked(snippet))?;
+        let matched = match (
+            hit.matched.get(..span.start),
+            hit.matched.get(span.clone()),
+            hit.matched.get(span.end..),
+        ) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "{a}{}{c}",
+                b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
+            ),
+            _ => hit.matched.clone(),
+        };
+        let collapsed = hit.matched.split_whitespace().collect::<Vec<_>>().join(" ");
+        let section = hit.section.as_deref().unwrap_or("SYMPTOMS");
+        match &hit.snippet {
+            _ if hit.paraphrase => {
+                // Our words: never shown as if the product printed them.
+                writeln!(
+                    out,
+                    "   described (not a quoted message): {}",
+                    indent(&hit.matched, "            ")
+                )?;
+            }
+            // A stretch of a section held more of the query than the best message did.
+            Some(snippet) if snippet.text != collapsed => {
+                writeln!(out, "   matched in {section}: {}", marked(snippet))?;
+                if !hit.matched.is_empty() {
+                    writeln!(out, "   message: {}", indent(&matched, "            "))?;
+                }
+            }
+            _ if !hit.matched.is_empty() => {
+                writeln!(
+                    out,
+                    "   matched in {section}: {}",
+                    indent(&matched, "            ")
+                )?;
+            }
+            _ => {}
         }
         if let Some(applies) = hit.applies {
             let what = if applies {
