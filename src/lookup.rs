@@ -788,10 +788,7 @@ const SNIPPET_WORDS: usize = 30;
 impl Snippet {
     /// `text` whole (whitespace collapsed), with the query's words marked.
     fn of(text: &str, query: &Query) -> Snippet {
-        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut snippet = Snippet::marked(collapsed, query);
-        snippet.weight = query_weight(&snippet.text, query);
-        snippet
+        Snippet::marked(text.split_whitespace().collect::<Vec<_>>().join(" "), query)
     }
 
     /// The window of [`SNIPPET_WORDS`] words of `text` holding the most query weight; `None`
@@ -829,14 +826,12 @@ impl Snippet {
         if at + n < words.len() {
             text.push_str(" …");
         }
-        let mut snippet = Snippet::marked(text, query);
-        snippet.weight = query_weight(&snippet.text, query);
-        Some(snippet).filter(|_| best > 0.0)
+        Some(Snippet::marked(text, query))
     }
 
     fn marked(text: String, query: &Query) -> Snippet {
-        // (`weight` is set by the caller.) Words that weigh next to nothing (`the`, `on`) are
-        // not marked: a third of the query's heaviest word is the bar.
+        // Words that weigh next to nothing (`the`, `on`) are not marked: a third of the
+        // query's heaviest word is the bar.
         let heaviest = query.weights.iter().copied().fold(0.0f32, f32::max);
         let marked = |t: &Token| {
             query
@@ -851,9 +846,9 @@ impl Snippet {
             .map(|t| t.span)
             .collect();
         Snippet {
+            weight: query_weight(&text, query),
             text,
             marks,
-            weight: 0.0,
         }
     }
 }

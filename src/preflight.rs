@@ -129,14 +129,13 @@ pub fn facts_for(host: &FactSet, planned: &Planned) -> FactSet {
         return host.clone();
     }
     let mut facts = host.clone();
-    let source = |what: String| FactSource::Line(what);
     if planned.clear_env {
-        facts.set_environment(Default::default(), source("env -i".into()));
+        facts.set_environment(Default::default(), FactSource::Line("env -i".into()));
     }
     for change in &planned.env {
         let value = change.value.as_ref().map(|v| Fact {
             value: FactValue::Str(v.clone()),
-            source: source(format!("{}={v}", change.name)),
+            source: FactSource::Line(format!("{}={v}", change.name)),
         });
         facts.assign_env(&change.name, value);
     }
@@ -149,7 +148,7 @@ pub fn facts_for(host: &FactSet, planned: &Planned) -> FactSet {
             Some(dir) => facts.insert(
                 "host.cwd",
                 Fact {
-                    source: source(format!("cd {dir}")),
+                    source: FactSource::Line(format!("cd {dir}")),
                     value: FactValue::Str(dir),
                 },
             ),
