@@ -42,7 +42,7 @@ fn generated_rules() -> &'static PathBuf {
     intent: Intent(program: "tool{p}", flags: ["-mode{m}"]),
     when: All([FactEquals("cluster.node", true), EnvUnset("GEN_VAR_{i}")]),
     symptoms: [(message: "Generated failure {i}")], workaround: (text: "Set GEN_VAR_{i}."),
-    tests: [(name: "t", command: ["tool{p}", "-mode{m}"], facts: {{"os.family": "windows", "product.exchange.version": "5.5", "cluster.node": true}}, env: {{}}, expect: Triggered)]),
+    tests: [(name: "t", command: ["tool{p}", "-mode{m}"], facts: {{"os.family": "windows", "product.exchange.version": "5.5", "cluster.node": true}}, env: {{}}, expect: triggered)]),
 "#,
                         p = i % 50,
                         m = i % 7

@@ -18,6 +18,12 @@ pub struct Token {
     pub wildcard: bool,
 }
 
+/// A symptom code as the tokens a query must hold in a row: `JET_errKeyDuplicate` is one,
+/// `Event 1002` two (a multi-word code matches as a phrase).
+pub fn code_tokens(code: &str) -> Vec<String> {
+    tokenize(code, false).into_iter().map(|t| t.text).collect()
+}
+
 /// Splits error text into tokens; placeholders become wildcards when `placeholders` is set.
 pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
     let mut tokens = Vec::new();

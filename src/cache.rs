@@ -26,12 +26,9 @@ const FORMAT: u32 = 3;
 /// A file modified less than this long before the cache was written is re-hashed.
 const RACY_NANOS: u128 = 2_000_000_000;
 
-/// Where rule caches live: `KBGUARD_CACHE_DIR`, else the platform's cache directory
-/// (`~/.cache/kbguard` on Linux).
+/// The platform's cache directory for rule caches (`~/.cache/kbguard` on Linux); the CLI's
+/// `--cache-dir` / `KBGUARD_CACHE_DIR` names another.
 pub fn default_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("KBGUARD_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
     directories::ProjectDirs::from("", "", "kbguard").map(|d| d.cache_dir().to_path_buf())
 }
 
@@ -242,7 +239,7 @@ mod tests {
     const RULES: &str = r#"RuleFile(schema: 1, facts: [(name: "x.flag", type: bool, doc: "d")], rules: [Rule(
     id: "cached", revision: 1, kb: [(id: "Q178311", date: "2002-08-06")], title: "t", severity: block,
     reviewed: "2026-11-25", intent: Intent(program: "tool"), when: FactEquals("x.flag", true),
-    symptoms: [(message: "m")], workaround: (text: "w"), tests: [(name: "n", expect: Clear)],
+    symptoms: [(message: "m")], workaround: (text: "w"), tests: [(name: "n", expect: clear)],
 )])"#;
 
     fn titles(set: &RuleSet) -> Vec<String> {

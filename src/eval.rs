@@ -7,7 +7,6 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use regex::RegexBuilder;
 use serde::Serialize;
 
 use crate::facts::{
@@ -15,7 +14,7 @@ use crate::facts::{
     COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::intent::{match_intent, Command, IntentMatch};
-use crate::model::{
+use crate::model::{RuleId, 
     Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, Severity,
 };
 use crate::tri::Tri;
@@ -126,7 +125,7 @@ pub struct RenderedWorkaround {
 #[derive(Clone, Debug, Serialize)]
 pub struct Evaluation {
     /// The rule's id.
-    pub rule: String,
+    pub rule: RuleId,
     /// The rule's title.
     pub title: String,
     /// The KB articles the rule encodes.
@@ -289,7 +288,7 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
             severity: rule.severity,
             outcome: Outcome::NotApplicable,
             trace: Trace {
-                label: rule.id.clone(),
+                label: rule.id.to_string(),
                 value: Tri::False,
                 facts: vec![],
                 children: applicability,
@@ -332,7 +331,7 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
         (Tri::False, _) => Outcome::Clear,
     };
     let trace = Trace {
-        label: rule.id.clone(),
+        label: rule.id.to_string(),
         value: overall,
         facts: vec![],
         children,
@@ -355,11 +354,6 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
             missing: rendered.missing,
         },
     }
-}
-
-/// A rule's regular expression, compiled with a size limit so no pattern can exhaust memory.
-pub(crate) fn compile_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    RegexBuilder::new(pattern).size_limit(1 << 20).build()
 }
 
 fn in_range(scope: &Scope, name: &str, range: &crate::version::VersionRange) -> Trace {
@@ -428,11 +422,10 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             Trace::leaf(format!("{var} == {expected:?}"), value, vec![env_use(var)])
         }
         Condition::EnvMatches(var, pattern) => {
-            let value = match (env(var), compile_pattern(pattern)) {
-                // lint rejects bad patterns; one that slipped through cannot decide anything.
-                (_, Err(_)) | (EnvValue::Unknown, _) => Tri::Unknown,
-                (EnvValue::Unset, _) => Tri::False,
-                (EnvValue::Set(f), Ok(re)) => Tri::from(re.is_match(&f.value.to_string())),
+            let value = match env(var) {
+                EnvValue::Unknown => Tri::Unknown,
+                EnvValue::Unset => Tri::False,
+                EnvValue::Set(f) => Tri::from(pattern.is_match(&f.value.to_string())),
             };
             Trace::leaf(
                 format!("{var} matches /{pattern}/"),
@@ -441,9 +434,9 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             )
         }
         Condition::FactMatches(name, pattern) => {
-            let value = match (scope.lookup(name), compile_pattern(pattern)) {
-                (None, _) | (_, Err(_)) => Tri::Unknown,
-                (Some(fact), Ok(re)) => Tri::from(re.is_match(&fact.value.to_string())),
+            let value = match scope.lookup(name) {
+                None => Tri::Unknown,
+                Some(fact) => Tri::from(pattern.is_match(&fact.value.to_string())),
             };
             Trace::leaf(
                 format!("{name} matches /{pattern}/"),
@@ -565,9 +558,9 @@ fn on_path(program: &str, facts: &FactSet) -> Tri {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct WorkaroundPlan {
     /// (rule id, variable, value) to set in the child's environment.
-    pub set_env: Vec<(String, String, String)>,
+    pub set_env: Vec<(RuleId, String, String)>,
     /// (rule id, fact) for actions whose input fact is unknown.
-    pub missing: Vec<(String, String)>,
+    pub missing: Vec<(RuleId, String)>,
 }
 
 /// Plans the structured workarounds of every triggered rule among `evaluations`.

@@ -24,6 +24,7 @@ pub mod intent;
 pub mod load;
 pub mod lookup;
 pub mod model;
+pub mod output;
 pub mod preflight;
 pub mod products;
 pub mod report;
@@ -62,6 +63,7 @@ mod layers {
         &["archive", "cache", "preflight", "testing"],
         &["lookup"],
         &["report"],
+        &["output"],
     ];
 
     fn layer(module: &str) -> Option<usize> {

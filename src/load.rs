@@ -425,7 +425,7 @@ mod tests {
             title: "t",
             severity: warn,
             reviewed: "2026-11-25",
-            status: SupersededBy("other"),
+            status: superseded_by("other"),
             intent: Intent(program: "isinteg", flags: ["patch"]),
             when: All([Not(EnvSet("X")), FactEquals("cluster.node", true), FactInRange("v", ">=5.5, <6")]),
             workaround: (text: "do {x}", actions: [SetEnv(var: "A", fact: "b")]),

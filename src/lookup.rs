@@ -13,12 +13,12 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::analysis::{
-    is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights,
+    code_tokens, is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights,
     MAX_UNIT_TOKENS,
 };
 use crate::corpus::{Corpus, TITLE_SECTION};
 use crate::facts::{render_template, FactSet};
-use crate::model::Symptom;
+use crate::model::{RuleId, Symptom};
 use crate::products::ProductQuery;
 use crate::ruleset::RuleSet;
 
@@ -228,9 +228,9 @@ fn match_tokens(
     best
 }
 
-/// Matches a query against a symptom: its message, and its codes as whole tokens.
+/// Matches a query against a symptom: its message, and its codes as phrases of whole tokens.
 pub fn match_symptom(query: &Query, symptom: &Symptom, weights: &dyn Weights) -> Option<UnitMatch> {
-    let codes: Vec<String> = symptom.codes.iter().map(|c| c.to_lowercase()).collect();
+    let codes: Vec<Vec<String>> = symptom.codes.iter().map(|c| code_tokens(c)).collect();
     with_codes(
         query,
         match_message(query, &symptom.message, weights),
@@ -238,14 +238,17 @@ pub fn match_symptom(query: &Query, symptom: &Symptom, weights: &dyn Weights) ->
     )
 }
 
-/// A message match adjusted by the symptom's (lowercased) codes: weak matches dropped, a code
-/// in the query lifting the match, or standing alone for one.
-fn with_codes(query: &Query, best: Option<UnitMatch>, codes: &[String]) -> Option<UnitMatch> {
+/// A message match adjusted by the symptom's codes (as [`code_tokens`]): weak matches
+/// dropped, a code in the query lifting the match, or standing alone for one.
+fn with_codes(query: &Query, best: Option<UnitMatch>, codes: &[Vec<String>]) -> Option<UnitMatch> {
     const MIN_SCORE: f32 = 0.3;
     let best = best.filter(|m| m.score >= MIN_SCORE);
-    let code_hit = codes
-        .iter()
-        .any(|code| query.tokens.iter().any(|t| t.text == *code));
+    let code_hit = codes.iter().filter(|c| !c.is_empty()).any(|code| {
+        query
+            .tokens
+            .windows(code.len())
+            .any(|w| w.iter().zip(code).all(|(t, c)| t.text == *c))
+    });
     match best {
         Some(mut m) if code_hit => {
             // A tenth of the way to a perfect score: never past it, so a code cannot lift an
@@ -287,10 +290,11 @@ pub struct Hit {
     /// Where the best match came from.
     pub source: HitSource,
     /// Rules that encode the article.
-    pub rules: Vec<String>,
+    pub rules: Vec<RuleId>,
     /// The symptom message that matched.
     pub matched: String,
-    /// Byte range of the matched part of `matched`.
+    /// Byte range of the matched part of `matched` (JSON shows the part itself).
+    #[serde(skip)]
     pub matched_span: Range<usize>,
     /// The workaround of the first rule, for rule hits.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,9 +326,9 @@ struct CuratedSymptom {
     id: String,
     title: String,
     source: HitSource,
-    rules: Vec<String>,
+    rules: Vec<RuleId>,
     message: String,
-    codes: Vec<String>,
+    codes: Vec<Vec<String>>,
     workaround: Option<String>,
     tokens: Vec<Token>,
     whole: f32,
@@ -346,7 +350,7 @@ pub struct Curated {
 impl Curated {
     /// Prepares the symptoms of `set` under `weights` (the archive's, or uniform without one).
     pub fn new(set: &RuleSet, weights: &dyn Weights) -> Curated {
-        let mut rules_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut rules_of: BTreeMap<&str, Vec<RuleId>> = BTreeMap::new();
         for loaded in &set.loaded.rules {
             for kb in &loaded.rule.kb {
                 rules_of
@@ -373,7 +377,7 @@ impl Curated {
                 source,
                 rules: rules_of.get(id).cloned().unwrap_or_default(),
                 message: symptom.message.clone(),
-                codes: symptom.codes.iter().map(|c| c.to_lowercase()).collect(),
+                codes: symptom.codes.iter().map(|c| code_tokens(c)).collect(),
                 workaround,
                 whole: unit_weight(&tokens, weights),
                 lines,

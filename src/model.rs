@@ -231,12 +231,132 @@ impl fmt::Display for Date {
     }
 }
 
+/// A rule's id: lowercase letters, digits, `-` and `.`, starting with a letter or digit.
+/// Parsed when the file is read, so a rule with a malformed id cannot exist.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RuleId(String);
+
+impl RuleId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RuleId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let ok = text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if ok {
+            Ok(RuleId(text))
+        } else {
+            Err(format!(
+                "rule id {text:?} must be lowercase letters, digits, `-` and `.`, starting with a letter or digit"
+            ))
+        }
+    }
+}
+
+impl From<RuleId> for String {
+    fn from(id: RuleId) -> String {
+        id.0
+    }
+}
+
+impl std::ops::Deref for RuleId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for RuleId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RuleId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A regular expression in a rule, compiled once when the file is read (bounded in size, so a
+/// hostile pattern cannot make the compiler eat memory). Written as its source text.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl Pattern {
+    /// The compiled-size limit: far above any pattern a rule needs.
+    const SIZE_LIMIT: usize = 1 << 20;
+
+    /// The pattern's source text.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(text)
+    }
+}
+
+impl TryFrom<String> for Pattern {
+    type Error = String;
+    fn try_from(source: String) -> Result<Self, Self::Error> {
+        let regex = regex::RegexBuilder::new(&source)
+            .size_limit(Pattern::SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("bad regular expression {source:?}: {e}"))?;
+        Ok(Pattern { source, regex })
+    }
+}
+
+impl From<Pattern> for String {
+    fn from(p: Pattern) -> String {
+        p.source
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
 /// One rule: a known problem, where it applies, how to recognise it, and what to do.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Stable identifier, lowercase words joined by `-` or `.`.
-    pub id: String,
+    pub id: RuleId,
     /// Bumped whenever the rule's meaning changes.
     pub revision: u32,
     /// The KB articles this rule encodes.
@@ -267,6 +387,10 @@ pub struct Rule {
     /// Examples that `kbguard test` checks.
     #[serde(default)]
     pub tests: Vec<TestCase>,
+    /// Facts every test case starts from (a case's own `facts` override them), so the host
+    /// the rule is about is said once.
+    #[serde(default)]
+    pub given: BTreeMap<String, Literal>,
     /// What backs each claim the rule makes: short exact quotes of its articles (or of the
     /// service-pack fix lists), checked by `kbguard lint --archive`.
     #[serde(default)]
@@ -331,6 +455,7 @@ pub struct KbRef {
 
 /// Lifecycle of a rule.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Evaluated by `check`.
     #[default]
@@ -338,7 +463,7 @@ pub enum Status {
     /// Kept for the record; not evaluated.
     Retired,
     /// Replaced by the named rule; not evaluated.
-    SupersededBy(String),
+    SupersededBy(RuleId),
 }
 
 /// Where a problem exists: products with version ranges, and OS families.
@@ -434,10 +559,10 @@ pub enum Condition {
     /// The environment variable equals the value (case-sensitive).
     EnvEquals(String, String),
     /// The environment variable matches the regular expression.
-    EnvMatches(String, String),
+    EnvMatches(String, Pattern),
     /// The fact, written as text, matches the regular expression (e.g. a bound path that is a
     /// UNC path: `^\\\\`).
-    FactMatches(String, String),
+    FactMatches(String, Pattern),
     /// The fact equals the value.
     FactEquals(String, Literal),
     /// The fact compares with the value (`Lt`, `Le`, `Gt`, `Ge`, `Eq`, `Ne`).
@@ -651,6 +776,7 @@ pub struct TestCase {
 
 /// The outcome a test case expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Expect {
     /// The problem applies.
     Triggered,

@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::cmdline::Planned;
 use crate::facts::{Fact, FactSet, FactSource};
 use crate::intent::{normalize_program, Command};
-use crate::model::FactValue;
-use crate::model::Rule;
+use crate::eval::plan_workarounds;
+use crate::model::{FactValue, Rule, RuleId};
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
 
 /// One command of the line, checked.
@@ -101,6 +101,56 @@ pub fn check(set: &RuleSet, host: &FactSet, plans: Vec<Planned>) -> Preflight {
         })
         .collect();
     Preflight { commands }
+}
+
+/// What `run --apply-workarounds` did: the variables its triggered rules' workarounds set in
+/// the command's environment, the ones it could not set, and the check with them applied.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// (rule, variable, value) for each variable set.
+    pub set_env: Vec<(RuleId, String, String)>,
+    /// (rule, fact) for each workaround whose input fact is unknown.
+    pub missing: Vec<(RuleId, String)>,
+    /// The check after applying them; the check given when nothing was applied.
+    pub checked: Preflight,
+}
+
+/// Applies the structured workarounds of the rules that block `checked` to the command's
+/// environment (never to the host) and checks `plans` again with them.
+pub fn apply_workarounds(
+    set: &RuleSet,
+    host: &FactSet,
+    plans: Vec<Planned>,
+    checked: Preflight,
+) -> Applied {
+    let evaluations: Vec<_> = checked
+        .commands
+        .iter()
+        .flat_map(|c| c.report.evaluations.iter().cloned())
+        .collect();
+    let plan = plan_workarounds(set.active_rules().map(|r| &r.rule), &evaluations, host);
+    if plan.set_env.is_empty() {
+        return Applied {
+            set_env: plan.set_env,
+            missing: plan.missing,
+            checked,
+        };
+    }
+    let mut host = host.clone();
+    for (rule, var, value) in &plan.set_env {
+        host.insert(
+            &format!("env.{var}"),
+            Fact {
+                value: FactValue::Str(value.clone()),
+                source: FactSource::Workaround(rule.to_string()),
+            },
+        );
+    }
+    Applied {
+        checked: check(set, &host, plans),
+        set_env: plan.set_env,
+        missing: plan.missing,
+    }
 }
 
 /// The planned command a rule is about: the first that runs the rule's program, else the first.

@@ -2,12 +2,11 @@
 //! people (coloured where the terminal allows) and as JSON for programs.
 //!
 //! Owns presentation only; writes to any `io::Write` and never decides exit codes. Colour goes
-//! through owo-colors' `if_supports_color`, which honours NO_COLOR, FORCE_COLOR, a non-terminal
-//! stdout and the override the CLI sets for `--color`.
+//! through [`Paint`], which the caller decides for the stream it writes to.
 
 use std::io::{self, Write};
 
-use owo_colors::{OwoColorize, Stream};
+use owo_colors::OwoColorize;
 
 use crate::eval::{Evaluation, Outcome, Trace};
 use crate::facts::{describe_probe, FactSet};
@@ -18,43 +17,73 @@ use crate::ruleset::{CheckReport, RuleSet, Verdict};
 use crate::testing::CaseResult;
 use crate::tri::Tri;
 
-fn paint_severity(severity: Severity) -> String {
-    let text = severity.to_string().to_uppercase();
-    match severity {
-        Severity::Block => text
-            .if_supports_color(Stream::Stdout, |t| t.red())
-            .to_string(),
-        Severity::Warn => text
-            .if_supports_color(Stream::Stdout, |t| t.yellow())
-            .to_string(),
-        Severity::Info => text
-            .if_supports_color(Stream::Stdout, |t| t.cyan())
-            .to_string(),
+/// Whether one output stream is coloured. The caller decides it for the stream it writes to
+/// (`run` writes findings to stderr, the rest to stdout), from `--color`, `NO_COLOR` and
+/// whether that stream is a terminal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    /// Colour when `color`; plain text otherwise.
+    pub fn new(color: bool) -> Paint {
+        Paint { color }
     }
-}
 
-fn bold(text: &str) -> String {
-    text.if_supports_color(Stream::Stdout, |t| t.bold())
-        .to_string()
-}
+    /// Whether this stream is coloured.
+    pub fn enabled(self) -> bool {
+        self.color
+    }
 
-fn dim(text: &str) -> String {
-    text.if_supports_color(Stream::Stdout, |t| t.dimmed())
-        .to_string()
-}
+    fn apply(self, text: &str, style: owo_colors::Style) -> String {
+        if self.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
 
-fn paint_tri(value: Tri) -> String {
-    let text = value.to_string();
-    match value {
-        Tri::True => text
-            .if_supports_color(Stream::Stdout, |t| t.green())
-            .to_string(),
-        Tri::False => text
-            .if_supports_color(Stream::Stdout, |t| t.red())
-            .to_string(),
-        Tri::Unknown => text
-            .if_supports_color(Stream::Stdout, |t| t.yellow())
-            .to_string(),
+    fn red(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().red())
+    }
+
+    fn green(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().green())
+    }
+
+    fn yellow(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().yellow())
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().bold())
+    }
+
+    fn mark(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().bold().underline())
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.apply(text, owo_colors::Style::new().dimmed())
+    }
+
+    fn severity(self, severity: Severity) -> String {
+        let text = severity.to_string().to_uppercase();
+        match severity {
+            Severity::Block => self.red(&text),
+            Severity::Warn => self.yellow(&text),
+            Severity::Info => self.apply(&text, owo_colors::Style::new().cyan()),
+        }
+    }
+
+    fn tri(self, value: Tri) -> String {
+        let text = value.to_string();
+        match value {
+            Tri::True => self.green(&text),
+            Tri::False => self.red(&text),
+            Tri::Unknown => self.yellow(&text),
+        }
     }
 }
 
@@ -70,7 +99,7 @@ pub fn set_hint(set: &RuleSet, name: &str) -> String {
 
 /// Writes a check report for people.
 pub fn write_check(
-    out: &mut dyn Write,
+    out: &mut dyn Write, p: Paint,
     set: &RuleSet,
     report: &CheckReport,
     allow_unknown: bool,
@@ -84,14 +113,14 @@ pub fn write_check(
         writeln!(
             out,
             "{}",
-            bold(&format!(
+            p.bold(&format!(
                 "{} ({})",
                 severity.to_string().to_uppercase(),
                 group.len()
             ))
         )?;
         for evaluation in group {
-            write_finding(out, set, evaluation)?;
+            write_finding(out, p, set, evaluation)?;
         }
     }
     let verdict = report.verdict(allow_unknown);
@@ -116,11 +145,11 @@ pub fn write_check(
             .count(),
     );
     let line = match verdict {
-        Verdict::Clear => format!("{} {summary}", "clear:".if_supports_color(Stream::Stdout, |t| t.green())),
-        Verdict::Blocked => format!("{} {summary}", "blocked:".if_supports_color(Stream::Stdout, |t| t.red())),
+        Verdict::Clear => format!("{} {summary}", p.green("clear:")),
+        Verdict::Blocked => format!("{} {summary}", p.red("blocked:")),
         Verdict::Undecided => format!(
             "{} {summary}; a block rule cannot be decided (give the facts above, or --allow-unknown)",
-            "undecided:".if_supports_color(Stream::Stdout, |t| t.yellow())
+            p.yellow("undecided:")
         ),
     };
     writeln!(out, "{line}")
@@ -130,14 +159,14 @@ pub fn write_check(
 /// written; otherwise each command with what runs, through which wrappers, with which
 /// assignments and folder, its findings, and then the verdict of the whole.
 pub fn write_preflight(
-    out: &mut dyn Write,
+    out: &mut dyn Write, p: Paint,
     set: &RuleSet,
     checked: &Preflight,
     allow_unknown: bool,
 ) -> io::Result<()> {
     if checked.is_plain() {
         if let Some(one) = checked.commands.first() {
-            return write_check(out, set, &one.report, allow_unknown);
+            return write_check(out, p, set, &one.report, allow_unknown);
         }
     }
     let count = checked.commands.len();
@@ -145,10 +174,10 @@ pub fn write_preflight(
         writeln!(
             out,
             "{}",
-            bold(&format!("command {} of {count}: {}", n + 1, c.planned.text))
+            p.bold(&format!("command {} of {count}: {}", n + 1, c.planned.text))
         )?;
         write_planned(out, c)?;
-        write_check(out, set, &c.report, allow_unknown)?;
+        write_check(out, p, set, &c.report, allow_unknown)?;
         writeln!(out)?;
     }
     if count > 1 {
@@ -200,7 +229,7 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
-fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+fn write_finding(out: &mut dyn Write, p: Paint, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
     let state = match e.outcome {
         Outcome::Triggered => "triggered",
         _ => "undecided",
@@ -208,8 +237,8 @@ fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Resu
     writeln!(
         out,
         "  {} {} [{}] {}: {}",
-        paint_severity(e.severity),
-        bold(&e.rule),
+        p.severity(e.severity),
+        p.bold(&e.rule),
         e.kb.join(", "),
         state,
         e.title
@@ -228,7 +257,7 @@ fn write_finding(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Resu
                 writeln!(
                     out,
                     "    {}",
-                    dim(&format!(
+                    p.dim(&format!(
                         "(give {} to fill in <{missing}>)",
                         set_hint(set, missing)
                     ))
@@ -257,11 +286,11 @@ fn indent(text: &str, prefix: &str) -> String {
 }
 
 /// Writes the facts of a host for people.
-pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::Result<()> {
+pub fn write_facts(out: &mut dyn Write, p: Paint, set: &RuleSet, facts: &FactSet) -> io::Result<()> {
     writeln!(
         out,
         "{}",
-        bold(&format!("facts ({:?} host)", facts.host()).to_lowercase())
+        p.bold(&format!("facts ({:?} host)", facts.host()).to_lowercase())
     )?;
     for (name, info) in set.catalogue.iter() {
         match facts.get(name) {
@@ -269,7 +298,7 @@ pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::R
                 out,
                 "  {name} = {}  {}",
                 f.value,
-                dim(&format!("({})", f.source))
+                p.dim(&format!("({})", f.source))
             )?,
             None => {
                 let how = info.probe.as_ref().map_or_else(
@@ -279,15 +308,15 @@ pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::R
                 writeln!(
                     out,
                     "  {name} = {}  {}",
-                    paint_tri(Tri::Unknown),
-                    dim(&format!("({how})"))
+                    p.tri(Tri::Unknown),
+                    p.dim(&format!("({how})"))
                 )?
             }
         }
     }
     for (name, fact) in facts.iter() {
         if set.catalogue.get(name).is_none() {
-            let source = dim(&format!("({})", fact.source));
+            let source = p.dim(&format!("({})", fact.source));
             writeln!(out, "  {name} = {}  {source}", fact.value)?;
         }
     }
@@ -296,7 +325,7 @@ pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::R
         "  fact families (probed when a rule asks, on this machine only):"
     )?;
     for (family, ty, doc) in crate::facts::FACT_FAMILIES {
-        writeln!(out, "    {family}:<argument> ({ty})  {}", dim(doc))?;
+        writeln!(out, "    {family}:<argument> ({ty})  {}", p.dim(doc))?;
     }
     match facts.env_iter() {
         Some(vars) => writeln!(
@@ -304,13 +333,13 @@ pub fn write_facts(out: &mut dyn Write, set: &RuleSet, facts: &FactSet) -> io::R
             "  env: {} variables (see --json for all)",
             vars.count()
         )?,
-        None => writeln!(out, "  env: {}", paint_tri(Tri::Unknown))?,
+        None => writeln!(out, "  env: {}", p.tri(Tri::Unknown))?,
     }
     Ok(())
 }
 
 /// Writes the loaded rules for people.
-pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
+pub fn write_rules(out: &mut dyn Write, p: Paint, set: &RuleSet) -> io::Result<()> {
     for loaded in &set.loaded.rules {
         let r = &loaded.rule;
         let kb: Vec<&str> = r.kb.iter().map(|k| k.id.as_str()).collect();
@@ -322,9 +351,9 @@ pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
         writeln!(
             out,
             "{} r{} {} [{}]{}",
-            bold(&r.id),
+            p.bold(&r.id),
             r.revision,
-            paint_severity(r.severity),
+            p.severity(r.severity),
             kb.join(", "),
             status
         )?;
@@ -351,34 +380,34 @@ pub fn write_rules(out: &mut dyn Write, set: &RuleSet) -> io::Result<()> {
 }
 
 /// Writes test-case results for people.
-pub fn write_tests(out: &mut dyn Write, results: &[CaseResult]) -> io::Result<()> {
+pub fn write_tests(out: &mut dyn Write, p: Paint, results: &[CaseResult]) -> io::Result<()> {
     for r in results {
-        match &r.actual {
-            Ok(_) if r.passed() => writeln!(
+        match (&r.actual, &r.error) {
+            (Some(_), _) if r.passed() => writeln!(
                 out,
                 "{} {} :: {}",
-                "pass".if_supports_color(Stream::Stdout, |t| t.green()),
+                p.green("pass"),
                 r.rule,
                 r.case
             )?,
-            Ok(actual) => writeln!(
+            (Some(actual), _) => writeln!(
                 out,
                 "{} {} :: {} ({}): expected {}, got {}",
-                "FAIL".if_supports_color(Stream::Stdout, |t| t.red()),
+                p.red("FAIL"),
                 r.rule,
                 r.case,
                 r.location,
                 r.expected,
                 actual
             )?,
-            Err(why) => writeln!(
+            (None, why) => writeln!(
                 out,
                 "{} {} :: {} ({}): {}",
-                "FAIL".if_supports_color(Stream::Stdout, |t| t.red()),
+                p.red("FAIL"),
                 r.rule,
                 r.case,
                 r.location,
-                why
+                why.as_deref().unwrap_or("not evaluated")
             )?,
         }
     }
@@ -387,7 +416,7 @@ pub fn write_tests(out: &mut dyn Write, results: &[CaseResult]) -> io::Result<()
 }
 
 /// Writes an evaluation trace for people.
-pub fn write_explain(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+pub fn write_explain(out: &mut dyn Write, p: Paint, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
     let outcome = match e.outcome {
         Outcome::Triggered => "triggered",
         Outcome::Clear => "clear",
@@ -397,12 +426,12 @@ pub fn write_explain(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::
     writeln!(
         out,
         "{} ({}): {}",
-        bold(&e.rule),
-        paint_severity(e.severity),
+        p.bold(&e.rule),
+        p.severity(e.severity),
         outcome
     )?;
     for child in &e.trace.children {
-        write_trace(out, child, 1)?;
+        write_trace(out, p, child, 1)?;
     }
     if !e.deciding_facts.is_empty() {
         let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
@@ -411,9 +440,9 @@ pub fn write_explain(out: &mut dyn Write, set: &RuleSet, e: &Evaluation) -> io::
     writeln!(out, "workaround: {}", indent(&e.workaround.text, "  "))
 }
 
-fn write_trace(out: &mut dyn Write, trace: &Trace, depth: usize) -> io::Result<()> {
+fn write_trace(out: &mut dyn Write, p: Paint, trace: &Trace, depth: usize) -> io::Result<()> {
     let pad = "  ".repeat(depth);
-    writeln!(out, "{pad}[{}] {}", paint_tri(trace.value), trace.label)?;
+    writeln!(out, "{pad}[{}] {}", p.tri(trace.value), trace.label)?;
     for fact in &trace.facts {
         let value = fact.value.as_deref().unwrap_or("unknown");
         let source = fact.source.as_deref().unwrap_or("no source gave it");
@@ -422,19 +451,19 @@ fn write_trace(out: &mut dyn Write, trace: &Trace, depth: usize) -> io::Result<(
             "{pad}    {} = {}  {}",
             fact.name,
             value,
-            dim(&format!("({source})"))
+            p.dim(&format!("({source})"))
         )?;
     }
     for child in &trace.children {
-        write_trace(out, child, depth + 1)?;
+        write_trace(out, p, child, depth + 1)?;
     }
     Ok(())
 }
 
 /// Writes lookup hits for people, the matched part of each symptom highlighted.
-pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io::Result<()> {
+pub fn write_lookup(out: &mut dyn Write, p: Paint, hits: &[Hit], note: Option<&str>) -> io::Result<()> {
     if let Some(note) = note {
-        writeln!(out, "{}", dim(note))?;
+        writeln!(out, "{}", p.dim(note))?;
     }
     if hits.is_empty() {
         return writeln!(out, "no matching article");
@@ -445,9 +474,9 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
             out,
             "{}. {} {}  {}",
             rank + 1,
-            bold(&hit.id),
+            p.bold(&hit.id),
             hit.title,
-            dim(&format!("({source}, score {:.3})", hit.score))
+            p.dim(&format!("({source}, score {:.3})", hit.score))
         )?;
         let span = hit.matched_span.clone();
         let matched = match (
@@ -457,7 +486,7 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
         ) {
             (Some(a), Some(b), Some(c)) => format!(
                 "{a}{}{c}",
-                b.if_supports_color(Stream::Stdout, |t| t.bold().underline().to_string())
+                p.mark(b)
             ),
             _ => hit.matched.clone(),
         };
@@ -474,7 +503,7 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
             }
             // A stretch of a section held more of the query than the best message did.
             Some(snippet) if snippet.text != collapsed => {
-                writeln!(out, "   matched in {section}: {}", marked(snippet))?;
+                writeln!(out, "   matched in {section}: {}", marked(p, snippet))?;
                 if !hit.matched.is_empty() {
                     writeln!(out, "   message: {}", indent(&matched, "            "))?;
                 }
@@ -497,7 +526,7 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
             writeln!(
                 out,
                 "   {}",
-                dim(&format!("{what}: {}", hit.products.join("; ")))
+                p.dim(&format!("{what}: {}", hit.products.join("; ")))
             )?;
         }
         if !hit.rules.is_empty() {
@@ -511,7 +540,7 @@ pub fn write_lookup(out: &mut dyn Write, hits: &[Hit], note: Option<&str>) -> io
 }
 
 /// A snippet with its marked words bold (or in `[...]` where colour is off).
-fn marked(snippet: &Snippet) -> String {
+fn marked(p: Paint, snippet: &Snippet) -> String {
     let mut out = String::new();
     let mut at = 0;
     for mark in &snippet.marks {
@@ -522,15 +551,12 @@ fn marked(snippet: &Snippet) -> String {
             continue;
         };
         out.push_str(before);
-        let styled = word
-            .if_supports_color(Stream::Stdout, |t| t.bold().to_string())
-            .to_string();
-        if styled == word {
+        if p.enabled() {
+            out.push_str(&p.bold(word));
+        } else {
             out.push('[');
             out.push_str(word);
             out.push(']');
-        } else {
-            out.push_str(&styled);
         }
         at = mark.end;
     }
@@ -575,8 +601,8 @@ pub fn describe_condition(cond: &Condition) -> String {
 }
 
 /// Writes a parsed archive article for people.
-pub fn write_article(out: &mut dyn Write, a: &crate::article::Article) -> io::Result<()> {
-    writeln!(out, "{} {}", bold(&a.id), a.title)?;
+pub fn write_article(out: &mut dyn Write, p: Paint, a: &crate::article::Article) -> io::Result<()> {
+    writeln!(out, "{} {}", p.bold(&a.id), a.title)?;
     writeln!(
         out,
         "date: {}  product: {}  tag: {}",
@@ -601,7 +627,7 @@ pub fn write_article(out: &mut dyn Write, a: &crate::article::Article) -> io::Re
         )?;
     }
     for s in &a.sections {
-        writeln!(out, "\n{}\n{}", bold(&s.heading), s.text)?;
+        writeln!(out, "\n{}\n{}", p.bold(&s.heading), s.text)?;
     }
     Ok(())
 }

@@ -8,28 +8,34 @@ use serde::Serialize;
 use crate::eval::evaluate;
 use crate::facts::{typed_value, Fact, FactSet, FactSource};
 use crate::intent::Command;
-use crate::model::Expect;
+use crate::model::{Expect, RuleId};
 use crate::ruleset::RuleSet;
 
 /// The result of one test case.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseResult {
     /// The rule's id.
-    pub rule: String,
+    pub rule: RuleId,
     /// The case's name.
     pub case: String,
     /// Where the case is written (`file:line:column`).
     pub location: String,
     /// The expected outcome.
     pub expected: Expect,
-    /// What evaluation gave, or why the case could not run.
-    pub actual: Result<Expect, String>,
+    /// What evaluation gave; absent when the case could not run.
+    pub actual: Option<Expect>,
+    /// Why the case could not run (a fact it names that is unknown, or a value of the wrong
+    /// type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the outcome is the expected one.
+    pub passed: bool,
 }
 
 impl CaseResult {
     /// True when the outcome is the expected one.
     pub fn passed(&self) -> bool {
-        self.actual.as_ref() == Ok(&self.expected)
+        self.passed
     }
 }
 
@@ -43,8 +49,11 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
                 .find(loaded.offset, &format!("{:?}", case.name))
                 .unwrap_or_else(|| set.loaded.location(loaded.file, loaded.offset));
             let mut facts = FactSet::remote();
+            // The rule's `given` facts, then the case's own over them.
+            let mut merged = rule.given.clone();
+            merged.extend(case.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
             // os.family first: it decides how the environment is looked up.
-            let mut entries: Vec<_> = case.facts.iter().collect();
+            let mut entries: Vec<_> = merged.iter().collect();
             entries.sort_by_key(|(name, _)| name.as_str() != "os.family");
             let mut actual = Ok(());
             for (name, literal) in entries {
@@ -66,14 +75,19 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
                 facts.set_environment(env.clone(), FactSource::TestCase);
             }
             let command = Command::parse(&case.command);
-            let actual =
-                actual.map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect());
+            let (actual, error) =
+                match actual.map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect()) {
+                    Ok(outcome) => (Some(outcome), None),
+                    Err(error) => (None, Some(error)),
+                };
             results.push(CaseResult {
                 rule: rule.id.clone(),
                 case: case.name.clone(),
                 location: location.to_string(),
                 expected: case.expect,
+                passed: actual == Some(case.expect),
                 actual,
+                error,
             });
         }
     }

@@ -3,6 +3,7 @@
 //! Owns duplicate ids, lifecycle references, fact names and types, KB records, regexes and
 //! test-case facts. Each problem carries the location of the text it is about.
 
+use std::fmt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
 use crate::article::FixList;
+use crate::analysis::code_tokens;
 use crate::corpus::Corpus;
 use crate::facts::{
     split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
@@ -17,8 +19,8 @@ use crate::facts::{
 use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
 use crate::model::{
-    Action, CompareOp, Condition, Evidence, Expect, FactType, FactValue, Literal, ProbeRead, Rule,
-    Severity, Status, Supports, TestCase,
+    Action, CompareOp, Condition, Evidence, Expect, FactType, FactValue, KbArticle, Literal,
+    ProbeRead, Rule, Severity, Status, Supports, Symptom, TestCase,
 };
 use crate::span::Location;
 use crate::version::VersionRange;
@@ -50,8 +52,6 @@ pub enum LintKind {
         /// Where the first one is.
         first: String,
     },
-    /// A rule id that is not lowercase words joined by `-` or `.`.
-    BadRuleId,
     /// A revision of 0.
     BadRevision,
     /// A rule citing no article.
@@ -75,19 +75,16 @@ pub enum LintKind {
         /// Why.
         reason: String,
     },
-    /// A regular expression that does not compile.
-    BadRegex {
-        /// The compiler's message.
-        reason: String,
-    },
     /// An intent with an empty program or flag.
     BadIntent,
     /// A rule with no symptoms (lookup cannot find it).
     NoSymptoms,
     /// A rule with no test cases.
     NoTests,
-    /// A test case's command does not mention the intent's program.
-    TestCommandMismatch,
+    /// A symptom code that no query can match: it has no word in it.
+    UnmatchableCode,
+    /// A rule's symptom message that its article's record does not hold word for word.
+    SymptomNotInRecord,
     /// A `command.<name>` fact no intent argument binds.
     UnboundCommandFact,
     /// A version range no version satisfies (`4.0, 5.0` where `4.0 || 5.0` was meant).
@@ -113,9 +110,212 @@ pub enum LintKind {
     FixListDisagrees,
 }
 
+/// A lint's stable code: its name in output, in `lint --explain`, and for programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LintCode {
+    /// Two rules share an id; ids must be unique across every loaded file.
+    DuplicateRuleId,
+    /// Two fact declarations share a name; the first one wins.
+    DuplicateFact,
+    /// Two article records share an id.
+    DuplicateArticle,
+    /// A rule revision of 0; revisions start at 1.
+    BadRevision,
+    /// A rule citing no article (kb: []).
+    NoArticles,
+    /// A cited article with no record under kb/.
+    MissingArticle,
+    /// A cited article date that differs from the record's.
+    ArticleDateMismatch,
+    /// superseded_by names no loaded rule, or the rule itself.
+    BadSupersededBy,
+    /// A fact name that nothing declares (rules/facts.ron, or a built-in fact).
+    UnknownFact,
+    /// A value or operator that does not fit the fact's type.
+    TypeMismatch,
+    /// An intent with an empty program or flag.
+    BadIntent,
+    /// A rule without symptoms: lookup cannot find it.
+    NoSymptoms,
+    /// A rule without test cases.
+    NoTests,
+    /// A command.<name> fact that no intent argument or option binds.
+    UnboundCommandFact,
+    /// A version range no version satisfies (`4.0, 5.0` where `4.0 || 5.0` was meant).
+    UnsatisfiableRange,
+    /// A rule with no evidence: no quote of its article backs it.
+    NoEvidence,
+    /// A claim of the rule (versions, command, a condition, severity, workaround, a symptom) that no evidence backs.
+    UnbackedClaim,
+    /// A rule without a test case built from its article's own remedy (documented_fix: true); info rules are exempt.
+    NoDocumentedFix,
+    /// A documented-fix test case that expects the remedy to be blocked or undecided.
+    DocumentedFixNotClear,
+    /// An evidence quote that its article does not contain (lint --archive).
+    QuoteNotFound,
+    /// A cited or quoted article the imported archive does not hold (lint --archive).
+    ArticleNotInArchive,
+    /// A fixed bound that disagrees with the service-pack fix list naming the article (lint --archive).
+    FixListDisagrees,
+    /// A symptom code with no word in it, which no lookup query can match (multi-word codes match as phrases).
+    UnmatchableCode,
+    /// A rule's symptom message that the record of the article it cites does not hold word for word: the record is the source, the rule's copy must equal it.
+    SymptomNotInRecord,
+}
+
+impl LintCode {
+    /// Every code, in the order `lint --explain all` lists them.
+    pub const ALL: &'static [LintCode] = &[
+        LintCode::DuplicateRuleId,
+        LintCode::DuplicateFact,
+        LintCode::DuplicateArticle,
+        LintCode::BadRevision,
+        LintCode::NoArticles,
+        LintCode::MissingArticle,
+        LintCode::ArticleDateMismatch,
+        LintCode::BadSupersededBy,
+        LintCode::UnknownFact,
+        LintCode::TypeMismatch,
+        LintCode::BadIntent,
+        LintCode::NoSymptoms,
+        LintCode::NoTests,
+        LintCode::UnboundCommandFact,
+        LintCode::UnsatisfiableRange,
+        LintCode::NoEvidence,
+        LintCode::UnbackedClaim,
+        LintCode::NoDocumentedFix,
+        LintCode::DocumentedFixNotClear,
+        LintCode::QuoteNotFound,
+        LintCode::ArticleNotInArchive,
+        LintCode::FixListDisagrees,
+        LintCode::UnmatchableCode,
+        LintCode::SymptomNotInRecord,
+    ];
+
+    /// The code as written (`unknown-fact`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LintCode::DuplicateRuleId => "duplicate-rule-id",
+            LintCode::DuplicateFact => "duplicate-fact",
+            LintCode::DuplicateArticle => "duplicate-article",
+            LintCode::BadRevision => "bad-revision",
+            LintCode::NoArticles => "no-articles",
+            LintCode::MissingArticle => "missing-article",
+            LintCode::ArticleDateMismatch => "article-date-mismatch",
+            LintCode::BadSupersededBy => "bad-superseded-by",
+            LintCode::UnknownFact => "unknown-fact",
+            LintCode::TypeMismatch => "type-mismatch",
+            LintCode::BadIntent => "bad-intent",
+            LintCode::NoSymptoms => "no-symptoms",
+            LintCode::NoTests => "no-tests",
+            LintCode::UnboundCommandFact => "unbound-command-fact",
+            LintCode::UnsatisfiableRange => "unsatisfiable-range",
+            LintCode::NoEvidence => "no-evidence",
+            LintCode::UnbackedClaim => "unbacked-claim",
+            LintCode::NoDocumentedFix => "no-documented-fix",
+            LintCode::DocumentedFixNotClear => "documented-fix-not-clear",
+            LintCode::QuoteNotFound => "quote-not-found",
+            LintCode::ArticleNotInArchive => "article-not-in-archive",
+            LintCode::FixListDisagrees => "fix-list-disagrees",
+            LintCode::UnmatchableCode => "unmatchable-code",
+            LintCode::SymptomNotInRecord => "symptom-not-in-record",
+        }
+    }
+
+    /// What it means, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            LintCode::DuplicateRuleId => "Two rules share an id; ids must be unique across every loaded file.",
+            LintCode::DuplicateFact => "Two fact declarations share a name; the first one wins.",
+            LintCode::DuplicateArticle => "Two article records share an id.",
+            LintCode::BadRevision => "A rule revision of 0; revisions start at 1.",
+            LintCode::NoArticles => "A rule citing no article (kb: []).",
+            LintCode::MissingArticle => "A cited article with no record under kb/.",
+            LintCode::ArticleDateMismatch => "A cited article date that differs from the record's.",
+            LintCode::BadSupersededBy => "superseded_by names no loaded rule, or the rule itself.",
+            LintCode::UnknownFact => "A fact name that nothing declares (rules/facts.ron, or a built-in fact).",
+            LintCode::TypeMismatch => "A value or operator that does not fit the fact's type.",
+            LintCode::BadIntent => "An intent with an empty program or flag.",
+            LintCode::NoSymptoms => "A rule without symptoms: lookup cannot find it.",
+            LintCode::NoTests => "A rule without test cases.",
+            LintCode::UnboundCommandFact => "A command.<name> fact that no intent argument or option binds.",
+            LintCode::UnsatisfiableRange => "A version range no version satisfies (`4.0, 5.0` where `4.0 || 5.0` was meant).",
+            LintCode::NoEvidence => "A rule with no evidence: no quote of its article backs it.",
+            LintCode::UnbackedClaim => "A claim of the rule (versions, command, a condition, severity, workaround, a symptom) that no evidence backs.",
+            LintCode::NoDocumentedFix => "A rule without a test case built from its article's own remedy (documented_fix: true); info rules are exempt.",
+            LintCode::DocumentedFixNotClear => "A documented-fix test case that expects the remedy to be blocked or undecided.",
+            LintCode::QuoteNotFound => "An evidence quote that its article does not contain (lint --archive).",
+            LintCode::ArticleNotInArchive => "A cited or quoted article the imported archive does not hold (lint --archive).",
+            LintCode::FixListDisagrees => "A fixed bound that disagrees with the service-pack fix list naming the article (lint --archive).",
+            LintCode::UnmatchableCode => "A symptom code with no word in it, which no lookup query can match (multi-word codes match as phrases).",
+            LintCode::SymptomNotInRecord => "A rule's symptom message that the record of the article it cites does not hold word for word: the record is the source, the rule's copy must equal it.",
+        }
+    }
+
+    /// How serious it is.
+    pub fn level(self) -> Level {
+        match self {
+            LintCode::NoSymptoms | LintCode::NoTests | LintCode::NoEvidence | LintCode::UnbackedClaim | LintCode::NoDocumentedFix | LintCode::FixListDisagrees => Level::Warning,
+            _ => Level::Error,
+        }
+    }
+
+    /// The code named `name`.
+    pub fn parse(name: &str) -> Option<LintCode> {
+        LintCode::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for LintCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl LintKind {
+    /// Its stable code.
+    pub fn code(&self) -> LintCode {
+        match self {
+            LintKind::DuplicateRuleId { .. } => LintCode::DuplicateRuleId,
+            LintKind::DuplicateFact { .. } => LintCode::DuplicateFact,
+            LintKind::DuplicateArticle { .. } => LintCode::DuplicateArticle,
+            LintKind::BadRevision => LintCode::BadRevision,
+            LintKind::NoArticles => LintCode::NoArticles,
+            LintKind::MissingArticle => LintCode::MissingArticle,
+            LintKind::ArticleDateMismatch { .. } => LintCode::ArticleDateMismatch,
+            LintKind::BadSupersededBy => LintCode::BadSupersededBy,
+            LintKind::UnknownFact { .. } => LintCode::UnknownFact,
+            LintKind::TypeMismatch { .. } => LintCode::TypeMismatch,
+            LintKind::BadIntent => LintCode::BadIntent,
+            LintKind::NoSymptoms => LintCode::NoSymptoms,
+            LintKind::NoTests => LintCode::NoTests,
+            LintKind::UnboundCommandFact => LintCode::UnboundCommandFact,
+            LintKind::UnsatisfiableRange => LintCode::UnsatisfiableRange,
+            LintKind::NoEvidence => LintCode::NoEvidence,
+            LintKind::UnbackedClaim { .. } => LintCode::UnbackedClaim,
+            LintKind::NoDocumentedFix => LintCode::NoDocumentedFix,
+            LintKind::DocumentedFixNotClear => LintCode::DocumentedFixNotClear,
+            LintKind::QuoteNotFound => LintCode::QuoteNotFound,
+            LintKind::ArticleNotInArchive => LintCode::ArticleNotInArchive,
+            LintKind::FixListDisagrees => LintCode::FixListDisagrees,
+            LintKind::UnmatchableCode => LintCode::UnmatchableCode,
+            LintKind::SymptomNotInRecord => LintCode::SymptomNotInRecord,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+        })
+    }
+}
+
 /// A problem `lint` found, with where it is.
 #[derive(Clone, Debug, Error, Diagnostic)]
-#[error("{location}: {level_word}: {message}")]
+#[error("{location}: {level}[{code}]: {message}")]
 pub struct LintProblem {
     /// Warning or error.
     pub level: Level,
@@ -125,7 +325,8 @@ pub struct LintProblem {
     pub location: Location,
     /// In words.
     pub message: String,
-    level_word: &'static str,
+    /// The kind's stable code.
+    pub code: LintCode,
     #[source_code]
     source_code: NamedSource<Arc<str>>,
     #[label("here")]
@@ -144,7 +345,6 @@ struct Linter<'a> {
 impl Linter<'_> {
     fn report(
         &mut self,
-        level: Level,
         kind: LintKind,
         file: usize,
         offset: usize,
@@ -154,15 +354,12 @@ impl Linter<'_> {
         let source = &self.loaded.files[file];
         let location = source.location(offset);
         self.problems.push(LintProblem {
-            level,
+            level: kind.code().level(),
+            code: kind.code(),
             kind,
             span: location.span(),
             location,
             message,
-            level_word: match level {
-                Level::Warning => "warning",
-                Level::Error => "error",
-            },
             source_code: source.named_source(),
             help,
         });
@@ -176,7 +373,6 @@ impl Linter<'_> {
                 .find_offset(from, &format!("{:?}", range.as_str()))
                 .unwrap_or(from);
             self.report(
-                Level::Error,
                 LintKind::UnsatisfiableRange,
                 file,
                 at,
@@ -189,6 +385,60 @@ impl Linter<'_> {
                         .join(" || ")
                 )),
             );
+        }
+    }
+
+    /// Codes with no word in them: no query can match them.
+    fn check_codes(&mut self, file: usize, from: usize, symptoms: &[Symptom]) {
+        for code in symptoms.iter().flat_map(|s| &s.codes) {
+            if code_tokens(code).is_empty() {
+                let at = self.loaded.files[file]
+                    .find_offset(from, &format!("{code:?}"))
+                    .unwrap_or(from);
+                self.report(
+                    LintKind::UnmatchableCode,
+                    file,
+                    at,
+                    format!("code {code:?} has no word in it; no lookup query can match it"),
+                    Some("a code is matched as the words it holds, in a row (\"Event 1002\" matches \"event 1002\")".into()),
+                );
+            }
+        }
+    }
+
+    /// A rule's symptom messages against the records of the articles it cites: the record is
+    /// the source of a message both hold, and the rule's copy must equal it.
+    fn check_symptom_copies(&mut self, rule: &LoadedRule) {
+        let records: Vec<&KbArticle> = self
+            .loaded
+            .articles
+            .iter()
+            .map(|a| &a.article)
+            .filter(|a| rule.rule.kb.iter().any(|k| k.id == a.id))
+            .collect();
+        if records.is_empty() {
+            return;
+        }
+        for symptom in rule.rule.symptoms.iter().filter(|s| !s.paraphrase) {
+            let held = records
+                .iter()
+                .flat_map(|a| &a.symptoms)
+                .any(|s| s.message == symptom.message);
+            if !held {
+                let at = self.locate(rule, "message");
+                let ids: Vec<&str> = records.iter().map(|a| a.id.as_str()).collect();
+                self.report(
+                    LintKind::SymptomNotInRecord,
+                    rule.file,
+                    at,
+                    format!(
+                        "symptom message {:?} is not in the record of {}",
+                        symptom.message,
+                        ids.join(", ")
+                    ),
+                    Some("copy the message from the kb/ record (or add it there first): the record is the source".into()),
+                );
+            }
         }
     }
 
@@ -209,7 +459,6 @@ impl Linter<'_> {
             if var.is_empty() {
                 let at = self.locate(rule, &format!("{name:?}"));
                 self.report(
-                    Level::Error,
                     LintKind::UnknownFact {
                         hint: String::new(),
                     },
@@ -225,7 +474,6 @@ impl Linter<'_> {
             if !bound.contains(arg) {
                 let at = self.locate(rule, name);
                 self.report(
-                    Level::Error,
                     LintKind::UnboundCommandFact,
                     rule.file,
                     at,
@@ -246,7 +494,6 @@ impl Linter<'_> {
                 let hint = unknown_fact_help(self.catalogue, name);
                 let at = self.locate(rule, name);
                 self.report(
-                    Level::Error,
                     LintKind::UnknownFact { hint: hint.clone() },
                     rule.file,
                     at,
@@ -287,7 +534,7 @@ impl Linter<'_> {
         let kind = LintKind::TypeMismatch {
             reason: reason.clone(),
         };
-        self.report(Level::Error, kind, rule.file, at, reason, None);
+        self.report(kind, rule.file, at, reason, None);
     }
 
     /// Checks that `name` is known and of type `wanted`; `why` says what needs that type.
@@ -318,24 +565,9 @@ impl Linter<'_> {
             }
             Condition::Not(inner) => self.check_condition(rule, inner, bound),
             Condition::EnvSet(_) | Condition::EnvUnset(_) | Condition::EnvEquals(..) => {}
-            Condition::EnvMatches(_, pattern) | Condition::FactMatches(_, pattern) => {
-                if let Condition::FactMatches(name, _) = cond {
-                    self.check_fact(rule, name, bound);
-                }
-                if let Err(err) = crate::eval::compile_pattern(pattern) {
-                    let at = self.locate(rule, &format!("{pattern:?}"));
-                    let reason = err.to_string();
-                    self.report(
-                        Level::Error,
-                        LintKind::BadRegex {
-                            reason: reason.clone(),
-                        },
-                        rule.file,
-                        at,
-                        format!("bad regular expression: {reason}"),
-                        None,
-                    );
-                }
+            Condition::EnvMatches(..) => {}
+            Condition::FactMatches(name, _) => {
+                self.check_fact(rule, name, bound);
             }
             Condition::FactEquals(name, literal) => {
                 if let Some(ty) = self.check_fact(rule, name, bound) {
@@ -384,28 +616,9 @@ impl Linter<'_> {
         articles: &BTreeMap<&str, (usize, String)>,
     ) {
         let r: &Rule = &rule.rule;
-        let id_ok = !r.id.is_empty()
-            && r.id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-            && r.id.starts_with(|c: char| c.is_ascii_alphanumeric());
-        if !id_ok {
-            self.report(
-                Level::Error,
-                LintKind::BadRuleId,
-                rule.file,
-                rule.offset,
-                format!(
-                    "rule id {:?} must be lowercase letters, digits, `-` and `.`",
-                    r.id
-                ),
-                None,
-            );
-        }
         if r.revision == 0 {
             let at = self.locate(rule, "revision");
             self.report(
-                Level::Error,
                 LintKind::BadRevision,
                 rule.file,
                 at,
@@ -415,7 +628,6 @@ impl Linter<'_> {
         }
         if r.kb.is_empty() {
             self.report(
-                Level::Error,
                 LintKind::NoArticles,
                 rule.file,
                 rule.offset,
@@ -427,7 +639,6 @@ impl Linter<'_> {
             let at = self.locate(rule, &format!("{:?}", kb.id));
             match articles.get(kb.id.as_str()) {
                 None => self.report(
-                    Level::Error,
                     LintKind::MissingArticle,
                     rule.file,
                     at,
@@ -441,7 +652,6 @@ impl Linter<'_> {
                     )),
                 ),
                 Some((_, date)) if *date != kb.date.to_string() => self.report(
-                    Level::Error,
                     LintKind::ArticleDateMismatch {
                         record: date.clone(),
                     },
@@ -460,7 +670,6 @@ impl Linter<'_> {
             if target == &r.id || !ids.contains_key(target.as_str()) {
                 let at = self.locate(rule, &format!("{target:?}"));
                 self.report(
-                    Level::Error,
                     LintKind::BadSupersededBy,
                     rule.file,
                     at,
@@ -485,7 +694,6 @@ impl Linter<'_> {
             if intent.program.trim().is_empty() || bad_flag.is_some() || bad_option.is_some() {
                 let at = self.locate(rule, "intent");
                 self.report(
-                    Level::Error,
                     LintKind::BadIntent,
                     rule.file,
                     at,
@@ -511,7 +719,6 @@ impl Linter<'_> {
         }
         if r.symptoms.is_empty() {
             self.report(
-                Level::Warning,
                 LintKind::NoSymptoms,
                 rule.file,
                 rule.offset,
@@ -519,9 +726,10 @@ impl Linter<'_> {
                 None,
             );
         }
+        self.check_codes(rule.file, rule.offset, &r.symptoms);
+        self.check_symptom_copies(rule);
         if r.tests.is_empty() {
             self.report(
-                Level::Warning,
                 LintKind::NoTests,
                 rule.file,
                 rule.offset,
@@ -547,7 +755,6 @@ impl Linter<'_> {
         }
         if r.evidence.is_empty() {
             self.report(
-                Level::Warning,
                 LintKind::NoEvidence,
                 rule.file,
                 rule.offset,
@@ -558,7 +765,6 @@ impl Linter<'_> {
             for (claim, needed) in claims(r) {
                 if needed && !r.evidence.iter().any(|e| e.supports == claim) {
                     self.report(
-                        Level::Warning,
                         LintKind::UnbackedClaim {
                             claim: claim.to_string(),
                         },
@@ -574,12 +780,11 @@ impl Linter<'_> {
         // An info rule is a reminder: its remedy is the advice itself, which it cannot observe.
         if fixes.is_empty() && !r.tests.is_empty() && r.severity != Severity::Info {
             self.report(
-                Level::Warning,
                 LintKind::NoDocumentedFix,
                 rule.file,
                 rule.offset,
                 format!("rule {} has no test case built from its article's documented fix", r.id),
-                Some("add the command or state the article's RESOLUTION/WORKAROUND says works, with `documented_fix: true, expect: Clear`".into()),
+                Some("add the command or state the article's RESOLUTION/WORKAROUND says works, with `documented_fix: true, expect: clear`".into()),
             );
         }
         // The remedy is clear; or, when it is another form of command the rule does not
@@ -588,7 +793,6 @@ impl Linter<'_> {
         for case in fixes.iter().filter(blocked) {
             let at = self.locate(rule, &format!("{:?}", case.name));
             self.report(
-                Level::Error,
                 LintKind::DocumentedFixNotClear,
                 rule.file,
                 at,
@@ -650,7 +854,6 @@ pub fn lint_archive(
                            owner: &str| {
         match text_of(&e.article) {
             None => linter.report(
-                Level::Error,
                 LintKind::ArticleNotInArchive,
                 file,
                 offset,
@@ -665,7 +868,6 @@ pub fn lint_archive(
                     .find_offset(offset, &e.quote.chars().take(20).collect::<String>())
                     .unwrap_or(offset);
                 linter.report(
-                    Level::Error,
                     LintKind::QuoteNotFound,
                     file,
                     at,
@@ -693,7 +895,6 @@ pub fn lint_archive(
             if archive.corpus.find(&kb.id).is_none() {
                 let at = linter.locate(rule, &format!("{:?}", kb.id));
                 linter.report(
-                    Level::Error,
                     LintKind::ArticleNotInArchive,
                     rule.file,
                     at,
@@ -763,7 +964,6 @@ fn check_fix_lists(linter: &mut Linter, rule: &LoadedRule, fix_lists: &[FixList]
                     .join(", ")
             };
             linter.report(
-                Level::Warning,
                 LintKind::FixListDisagrees,
                 rule.file,
                 rule.offset,
@@ -844,7 +1044,6 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
         if let Some(first) = ids.get(rule.rule.id.as_str()) {
             let first = loaded.location(first.file, first.offset).to_string();
             linter.report(
-                Level::Error,
                 LintKind::DuplicateRuleId { first: first.clone() },
                 rule.file,
                 rule.offset,
@@ -860,7 +1059,6 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
         let here = loaded.location(fact.file, fact.offset).to_string();
         if let Some(first) = facts.get(fact.decl.name.as_str()) {
             linter.report(
-                Level::Error,
                 LintKind::DuplicateFact {
                     first: first.clone(),
                 },
@@ -883,7 +1081,6 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
             for name in template.into_iter().flat_map(|t| template_refs(t)) {
                 if !name.starts_with(ENV_PREFIX) && catalogue.type_of(name).is_none() {
                     linter.report(
-                        Level::Error,
                         LintKind::UnknownFact {
                             hint: unknown_fact_help(catalogue, name),
                         },
@@ -905,7 +1102,6 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
                 .find(0, &format!("{:?}", a.id))
                 .map_or(0, |l| l.offset);
             linter.report(
-                Level::Error,
                 LintKind::DuplicateArticle {
                     first: first.clone(),
                 },
@@ -920,6 +1116,7 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
         for product in &a.products {
             linter.check_range(record.file, 0, &product.versions);
         }
+        linter.check_codes(record.file, 0, &a.symptoms);
     }
     for rule in &loaded.rules {
         linter.check_rule(rule, &ids, &articles);
@@ -948,7 +1145,7 @@ mod tests {
             r#"RuleFile(schema: 1, facts: [(name: "cluster.node", type: bool, doc: "d")], rules: [Rule(
     id: "{id}", revision: 1, kb: [(id: "Q1", date: "2002-01-01")], title: "t", severity: block,
     reviewed: "2026-01-01", symptoms: [(message: "m")], workaround: (text: "w"),
-    tests: [(name: "n", expect: Clear, documented_fix: true)],
+    tests: [(name: "n", expect: clear, documented_fix: true)],
     evidence: [(article: "Q1", quote: "the article's words", supports: workaround)], {extra}
 )])"#
         )
@@ -992,8 +1189,8 @@ mod tests {
         let no_fix = rule("a", "").replace(", documented_fix: true", "");
         assert_eq!(kinds(&no_fix), [LintKind::NoDocumentedFix]);
         let triggered = rule("a", "").replace(
-            "expect: Clear, documented_fix: true",
-            "expect: Triggered, documented_fix: true",
+            "expect: clear, documented_fix: true",
+            "expect: triggered, documented_fix: true",
         );
         assert_eq!(kinds(&triggered), [LintKind::DocumentedFixNotClear]);
     }
@@ -1038,7 +1235,7 @@ mod tests {
     fn unknown_facts_types_and_missing_records() {
         let problems = lint_text(&[&rule(
             "a",
-            r#"when: All([FactEquals("cluster.nodes", true), FactEquals("cluster.node", "maybe")]), status: SupersededBy("zzz")"#,
+            r#"when: All([FactEquals("cluster.nodes", true), FactEquals("cluster.node", "maybe")]), status: superseded_by("zzz")"#,
         )]);
         let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
         assert!(

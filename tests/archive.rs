@@ -499,7 +499,7 @@ fn lint_archive_checks_quotes_and_fix_lists() {
     intent: Intent(program: "frob", flags: ["-all"]),
     when: All([FactEquals("cluster.node", true), FactCompare("product.widget.sp", Lt, {bound})]),
     symptoms: [(message: "Frobnicator error 42: cannot open <filename>")], workaround: (text: "Move the group."),
-    tests: [(name: "Q999001: the article's remedy", command: ["frob", "-all"], facts: {{"product.widget.version": "2.0", "cluster.node": false, "product.widget.sp": 0}}, expect: Clear, documented_fix: true)],
+    tests: [(name: "Q999001: the article's remedy", command: ["frob", "-all"], facts: {{"product.widget.version": "2.0", "cluster.node": false, "product.widget.sp": 0}}, expect: clear, documented_fix: true)],
     evidence: [
         (article: "Q999001", quote: "Widget Server, version 2.0", supports: applies),
         (article: "Q999001", quote: "When you run frob -all on a cluster node", supports: intent),

@@ -38,7 +38,7 @@ fn bounded() -> Command {
 const RULE: &str = r#"RuleFile(schema: 1, rules: [Rule(
     id: "bad.input", revision: 1, kb: [(id: "Q178311", date: "2002-08-06")], title: "t",
     severity: warn, reviewed: "2026-11-25", symptoms: [(message: "m")], workaround: (text: "w"),
-    tests: [(name: "n", expect: Triggered)],
+    tests: [(name: "n", expect: triggered)],
 )])"#;
 
 fn lint(path: &Path) -> assert_cmd::assert::Assert {

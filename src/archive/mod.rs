@@ -101,12 +101,9 @@ fn tantivy_err(path: &Path) -> impl Fn(tantivy::TantivyError) -> ArchiveError + 
     }
 }
 
-/// The default index location: `KBGUARD_INDEX`, else the platform's data directory
+/// The default index location: the platform's data directory
 /// (`~/.local/share/kbguard/index` on Linux).
 pub fn default_index_path() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("KBGUARD_INDEX").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
     directories::ProjectDirs::from("", "", "kbguard").map(|d| d.data_dir().join("index"))
 }
 

@@ -1,0 +1,149 @@
+//! `check`, `run` and `explain`: a command (or a whole line) against the rules and the host.
+
+use std::io;
+
+use kbguard::cmdline::{self, Shell};
+use kbguard::eval::evaluate;
+use kbguard::output::{CheckOutput, ExplainOutput};
+use kbguard::{facts, preflight, report, Command, Verdict};
+
+use super::args::{CheckArgs, ExplainArgs, RunArgs};
+use super::{print_json, Failure, OrFail, Ui};
+
+/// `kbguard check`.
+pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
+    let plans = match &a.line {
+        Some(text) => {
+            let shell = a.shell.unwrap_or_else(Shell::default_for_platform);
+            cmdline::plan_line(text, shell).map_err(|e| line_failure(text, &e))?
+        }
+        None => cmdline::plan_argv(&a.command)
+            .map_err(|e| line_failure(&a.command.join(" "), &e))?,
+    };
+    let set = ui.load_for_preflight(&a.rules)?;
+    let host = facts::collect(&set.catalogue, &a.facts.options()).or_fail(ui)?;
+    let checked = preflight::check(&set, &host, plans);
+    if a.json {
+        print_json(&CheckOutput::new(&checked, a.allow_unknown))?;
+    } else {
+        report::write_preflight(&mut io::stdout().lock(), ui.out, &set, &checked, a.allow_unknown)
+            .ok();
+    }
+    Ok(checked.verdict(a.allow_unknown).exit_code())
+}
+
+/// `kbguard run`: check, then run the command only when nothing blocks (or `--force`).
+pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
+    let argv = &a.command;
+    if argv.is_empty() {
+        return Err(Failure("run needs a command after --".into()));
+    }
+    let plans = cmdline::plan_argv(argv).map_err(|e| line_failure(&argv.join(" "), &e))?;
+    let set = ui.load_for_preflight(&a.rules)?;
+    let host = facts::collect(&set.catalogue, &a.facts.options()).or_fail(ui)?;
+    let mut checked = preflight::check(&set, &host, plans.clone());
+    let mut child_env: Vec<(String, String)> = Vec::new();
+    if a.apply_workarounds && checked.verdict(a.allow_unknown) == Verdict::Blocked {
+        let applied = preflight::apply_workarounds(&set, &host, plans, checked);
+        for (rule, fact) in &applied.missing {
+            eprintln!(
+                "kbguard: cannot apply the workaround of {rule}: fact {fact} is unknown (give it with {})",
+                report::set_hint(&set, fact)
+            );
+        }
+        for (rule, var, value) in applied.set_env {
+            eprintln!(
+                "kbguard: applying workaround of {rule}: {var}={value} (for this command only)"
+            );
+            child_env.push((var, value));
+        }
+        checked = applied.checked;
+    }
+    let verdict = checked.verdict(a.allow_unknown);
+    let findings = checked
+        .commands
+        .iter()
+        .any(|c| !c.report.findings().is_empty());
+    if verdict != Verdict::Clear || findings {
+        // Findings go to stderr: stdout belongs to the command.
+        report::write_preflight(&mut io::stderr(), ui.err, &set, &checked, a.allow_unknown).ok();
+    }
+    if verdict != Verdict::Clear {
+        if !a.force {
+            eprintln!(
+                "kbguard: not running {} (use --force to run it anyway)",
+                argv.join(" ")
+            );
+            return Ok(verdict.exit_code());
+        }
+        eprintln!(
+            "kbguard: WARNING: --force given: running {} despite the findings above",
+            argv.join(" ")
+        );
+    }
+    // `run -- X=1 cmd`: the leading assignments go into the command's environment, as a shell
+    // would put them (the check above saw them the same way).
+    let (assignments, argv) = cmdline::split_assignments(argv);
+    let Some(program) = argv.first() else {
+        return Err(Failure("run needs a command after the assignments".into()));
+    };
+    child_env.extend(assignments);
+    match kbguard::child::run(argv, &child_env) {
+        Ok(status) => Ok(kbguard::child::exit_code(status)),
+        Err(err) => {
+            eprintln!("kbguard: cannot start {program}: {err}");
+            Ok(if err.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            })
+        }
+    }
+}
+
+/// `kbguard explain`: one rule, predicate by predicate.
+pub(crate) fn explain(ui: &Ui, a: ExplainArgs) -> Result<u8, Failure> {
+    let set = ui.load_for_use(&a.rules)?;
+    let loaded = set.rule(&a.rule).ok_or_else(|| {
+        Failure(format!(
+            "no rule with id {:?}; `kbguard rules` lists them",
+            a.rule
+        ))
+    })?;
+    let host = facts::collect(&set.catalogue, &a.facts.options()).or_fail(ui)?;
+    // Through wrappers to the command the rule is about (or the first one run).
+    let plans =
+        cmdline::plan_argv(&a.command).map_err(|e| line_failure(&a.command.join(" "), &e))?;
+    let planned = preflight::for_rule(&loaded.rule, &plans);
+    let facts = planned.map_or_else(|| host.clone(), |p| preflight::facts_for(&host, p));
+    let command = planned.and_then(|p| Command::parse(&p.argv));
+    let evaluation = evaluate(&loaded.rule, &facts, command.as_ref());
+    let runs = planned.filter(|p| !p.unwrapped.is_empty());
+    if a.json {
+        print_json(&ExplainOutput {
+            evaluation: &evaluation,
+            runs,
+        })?;
+    } else {
+        if let Some(p) = runs {
+            println!(
+                "runs: {} (through {})",
+                p.argv.join(" "),
+                p.unwrapped.join(", then ")
+            );
+        }
+        report::write_explain(&mut io::stdout().lock(), ui.out, &set, &evaluation).ok();
+    }
+    Ok(0)
+}
+
+/// A line kbguard cannot read: the reason, the line, and a caret under the place.
+fn line_failure(text: &str, err: &cmdline::LineError) -> Failure {
+    let column = text.get(..err.offset).map_or(0, |t| t.chars().count());
+    Failure(format!(
+        "cannot read the command line: {} (column {})\n  {text}\n  {}^",
+        err.message,
+        column + 1,
+        " ".repeat(column)
+    ))
+}

@@ -1,0 +1,142 @@
+//! `kb`: import the archive, and look at what it holds.
+
+use std::io::{self, IsTerminal};
+
+use kbguard::archive::{self, Archive};
+use kbguard::output::{fixed_in, StatsOutput};
+use kbguard::{report, Origin, RuleSet};
+
+use super::args::KbCmd;
+use super::{print_json, Failure, OrFail, Ui};
+
+/// `kbguard kb ...`.
+pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
+    match cmd {
+        KbCmd::Import { dir, index, json } => {
+            let root = index.path()?;
+            let bar = progress_bar();
+            let summary = archive::import(&dir, &root, &|p| match p {
+                archive::Progress::Found(n) => {
+                    bar.set_length(n as u64);
+                    bar.set_message("parsing");
+                }
+                archive::Progress::Parsed(n) => bar.inc(n as u64),
+                archive::Progress::Indexing => bar.set_message("writing the index"),
+            });
+            bar.finish_and_clear();
+            let summary = summary.or_fail(ui)?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                println!(
+                    "imported {} articles ({} quoted messages) from {} in {:.1} s; index {} ({:.1} MB)",
+                    summary.articles,
+                    summary.messages,
+                    dir.display(),
+                    summary.elapsed.as_secs_f64(),
+                    summary.generation.display(),
+                    summary.bytes as f64 / 1e6
+                );
+                if !summary.skipped.is_empty() {
+                    println!("skipped {} file(s):", summary.skipped.len());
+                    for s in &summary.skipped {
+                        println!("  {}: {}", s.path, s.reason);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        KbCmd::Stats { index, json } => {
+            let archive = index.open_required(ui)?;
+            stats(&archive, json)
+        }
+        KbCmd::FixedIn { id, index, json } => {
+            let archive = index.open_required(ui)?;
+            let set = RuleSet::load(&[Origin::Embedded]);
+            let fixed = fixed_in(&archive.fix_lists(), &set, &id);
+            if json {
+                print_json(&fixed)?;
+            } else if fixed.is_empty() {
+                println!("no service-pack fix list in the archive names {id}");
+            } else {
+                for f in &fixed {
+                    let build = f
+                        .build
+                        .as_ref()
+                        .map(|b| format!(" (build {b})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: fixed in {} service pack {}{build}, per {}",
+                        f.article, f.product, f.service_pack, f.fix_list
+                    );
+                }
+            }
+            Ok(u8::from(fixed.is_empty()))
+        }
+        KbCmd::Show { id, index, json } => {
+            let archive = index.open_required(ui)?;
+            let parsed = archive::show(&archive, &id)
+                .ok_or_else(|| {
+                    Failure(format!(
+                        "{id} is not in the archive index {}",
+                        archive.path.display()
+                    ))
+                })?
+                .map_err(Failure)?;
+            if json {
+                print_json(&parsed)?;
+            } else {
+                report::write_article(&mut io::stdout().lock(), ui.out, &parsed).ok();
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// `kb stats`.
+fn stats(archive: &Archive, json: bool) -> Result<u8, Failure> {
+    let bytes = archive::dir_size(&archive.path);
+    if json {
+        return print_json(&StatsOutput {
+            path: archive.path.display().to_string(),
+            bytes,
+            meta: &archive.meta,
+        })
+        .map(|()| 0);
+    }
+    let m = &archive.meta;
+    println!(
+        "index: {} ({:.1} MB)",
+        archive.path.display(),
+        bytes as f64 / 1e6
+    );
+    println!(
+        "built: {} by kbguard {}, from {}",
+        archive::format_utc(m.built_at),
+        m.kbguard,
+        m.source
+    );
+    println!(
+        "articles: {}, quoted messages: {}, skipped files: {}",
+        m.articles, m.messages, m.skipped
+    );
+    println!("by product:");
+    for (tag, n) in &m.by_product {
+        println!("  {:<20} {n}", if tag.is_empty() { "(none)" } else { tag });
+    }
+    Ok(0)
+}
+
+/// A progress bar on a terminal; hidden otherwise.
+fn progress_bar() -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,214 @@
+//! The binary's work: one module per command family, each parsing nothing (clap did, in
+//! [`args`]), calling the library and rendering what it returns.
+
+pub(crate) mod args;
+mod check;
+mod kb;
+mod lookup;
+mod rules;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use kbguard::archive::{self, Archive};
+use kbguard::report::Paint;
+use kbguard::validate::Level;
+use kbguard::{Origin, RuleSet};
+use serde::Serialize;
+
+use args::{Cli, Cmd, ColorChoice, IndexArgs, RuleArgs};
+
+/// Exit code for usage and rule-loading errors.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// An error that ends the command with exit code 2, already in words.
+pub(crate) struct Failure(pub(crate) String);
+
+impl Failure {
+    /// A failure from a library diagnostic, rendered for stderr.
+    fn from_diagnostic(ui: &Ui, err: &dyn miette::Diagnostic) -> Failure {
+        Failure(ui.diagnostic(err))
+    }
+}
+
+/// How output looks on each stream: colour is decided per stream, from `--color`, NO_COLOR
+/// and whether that stream is a terminal.
+#[derive(Clone, Copy)]
+pub(crate) struct Ui {
+    /// For stdout.
+    pub(crate) out: Paint,
+    /// For stderr (diagnostics, and `run`'s findings: stdout belongs to the command).
+    pub(crate) err: Paint,
+}
+
+impl Ui {
+    fn new(choice: ColorChoice) -> Ui {
+        let decide = |terminal: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Ui {
+            out: Paint::new(decide(io::stdout().is_terminal())),
+            err: Paint::new(decide(io::stderr().is_terminal())),
+        }
+    }
+
+    /// A diagnostic as stderr shows it: miette's graphical report (source snippet, label) when
+    /// stderr is coloured, else one line and its help.
+    pub(crate) fn diagnostic(&self, err: &dyn miette::Diagnostic) -> String {
+        if self.err.enabled() {
+            let mut text = String::new();
+            let handler = miette::GraphicalReportHandler::new();
+            if handler.render_report(&mut text, err).is_ok() {
+                return text;
+            }
+        }
+        match err.help() {
+            Some(help) => format!("{err}\n  help: {help}"),
+            None => err.to_string(),
+        }
+    }
+
+    /// Loads the rules, printing every load error and validation problem (warnings too, when
+    /// asked) to stderr. Returns the set and whether it has errors.
+    fn load_rules(&self, origins: &[Origin], warnings: bool) -> (RuleSet, bool) {
+        let set = RuleSet::load(origins);
+        let failed = self.report_problems(&set, warnings);
+        (set, failed)
+    }
+
+    fn report_problems(&self, set: &RuleSet, warnings: bool) -> bool {
+        for err in &set.loaded.errors {
+            eprintln!("{}", self.diagnostic(err));
+        }
+        for problem in &set.problems {
+            if warnings || problem.level == Level::Error {
+                eprintln!("{}", self.diagnostic(problem));
+            }
+        }
+        set.error_count() > 0
+    }
+
+    /// Loads rules for commands that rely on them: errors fail closed unless
+    /// `--ignore-rule-errors` says otherwise.
+    fn load_for_use(&self, args: &RuleArgs) -> Result<RuleSet, Failure> {
+        let (set, failed) = self.load_rules(&args.origins(), false);
+        fail_closed(args, set, failed)
+    }
+
+    /// Loads rules for a preflight (`check`, `run`), through the compiled rule cache unless
+    /// `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
+    fn load_for_preflight(&self, args: &RuleArgs) -> Result<RuleSet, Failure> {
+        let dir = args.cache_dir.clone().or_else(kbguard::cache::default_dir);
+        match dir.filter(|_| !args.no_cache) {
+            Some(dir) => {
+                let set = kbguard::cache::load(&args.origins(), &dir);
+                let failed = self.report_problems(&set, false);
+                fail_closed(args, set, failed)
+            }
+            None => self.load_for_use(args),
+        }
+    }
+}
+
+fn fail_closed(args: &RuleArgs, set: RuleSet, failed: bool) -> Result<RuleSet, Failure> {
+    if failed {
+        if args.ignore_rule_errors {
+            eprintln!(
+                "kbguard: WARNING: {} error(s) in the rules; going on with the rules that loaded (--ignore-rule-errors)",
+                set.error_count()
+            );
+        } else {
+            return Err(Failure(format!(
+                "{} error(s) in the rules; refusing to vouch for anything until they are fixed (`kbguard lint` lists them; --ignore-rule-errors goes on without them)",
+                set.error_count()
+            )));
+        }
+    }
+    Ok(set)
+}
+
+impl IndexArgs {
+    fn path(&self) -> Result<PathBuf, Failure> {
+        self.index
+            .clone()
+            .or_else(archive::default_index_path)
+            .ok_or_else(|| Failure("no data directory on this platform: give --index PATH".into()))
+    }
+
+    /// Opens the archive, which must exist.
+    fn open_required(&self, ui: &Ui) -> Result<Archive, Failure> {
+        Archive::open(&self.path()?).map_err(|e| Failure::from_diagnostic(ui, &e))
+    }
+
+    /// Opens the archive: an index named (by `--index` or KBGUARD_INDEX) must open; the
+    /// default one may be absent.
+    fn open(&self, ui: &Ui) -> Result<Option<Archive>, Failure> {
+        match Archive::open(&self.path()?) {
+            Ok(archive) => Ok(Some(archive)),
+            Err(archive::ArchiveError::Missing(_)) if self.index.is_none() => Ok(None),
+            Err(err) => Err(Failure::from_diagnostic(ui, &err)),
+        }
+    }
+}
+
+/// Writes `value` as pretty JSON to stdout.
+pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    // A closed pipe (`| head`) is the reader's choice, not an error worth reporting.
+    match serde_json::to_writer_pretty(&mut out, value) {
+        Err(e) if e.is_io() => return Ok(()),
+        Err(e) => return Err(Failure(e.to_string())),
+        Ok(()) => {}
+    }
+    writeln!(out).ok();
+    Ok(())
+}
+
+/// Runs the command line; the exit code, or the failure to print.
+pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
+    let ui = Ui::new(cli.color);
+    match cli.command {
+        Cmd::Check(a) => check::check(&ui, a),
+        Cmd::Run(a) => check::run(&ui, a),
+        Cmd::Explain(a) => check::explain(&ui, a),
+        Cmd::Facts { rules, facts, json } => rules::facts(&ui, &rules, &facts, json),
+        Cmd::Rules { rules, json } => rules::rules(&ui, &rules, json),
+        Cmd::Lint(a) => rules::lint(&ui, a),
+        Cmd::Test {
+            rules,
+            paths,
+            with_defaults,
+            json,
+        } => rules::test(&ui, &rules, &paths, with_defaults, json),
+        Cmd::Lookup(a) => lookup::lookup(&ui, a),
+        Cmd::Kb(kb) => kb::run(&ui, kb),
+    }
+}
+
+/// The origins for commands that take PATHS of their own (`lint`, `test`): those paths (and
+/// `--rules`), with the built-in set only when asked; without PATHS, the active set.
+fn origins_for(rules: &RuleArgs, paths: &[PathBuf], with_defaults: bool) -> Vec<Origin> {
+    if paths.is_empty() {
+        return rules.origins();
+    }
+    let mut origins = Vec::new();
+    if with_defaults {
+        origins.push(Origin::Embedded);
+    }
+    origins.extend(rules.rules.iter().chain(paths).cloned().map(Origin::Path));
+    origins
+}
+
+/// `?` for library results: the error rendered as a diagnostic for stderr.
+pub(crate) trait OrFail<T> {
+    /// The value, or the error as a [`Failure`].
+    fn or_fail(self, ui: &Ui) -> Result<T, Failure>;
+}
+
+impl<T, E: miette::Diagnostic> OrFail<T> for Result<T, E> {
+    fn or_fail(self, ui: &Ui) -> Result<T, Failure> {
+        self.map_err(|e| Failure::from_diagnostic(ui, &e))
+    }
+}

@@ -1,0 +1,109 @@
+//! `facts`, `rules`, `lint` and `test`: what kbguard knows, and whether its rules hold.
+
+use std::io;
+use std::path::PathBuf;
+
+use kbguard::output::{FactsOutput, RulesOutput};
+use kbguard::testing::run_tests;
+use kbguard::validate::{self, Level, LintCode};
+use kbguard::{facts, report};
+
+use super::args::{FactArgs, IndexArgs, LintArgs, RuleArgs};
+use super::{origins_for, print_json, Failure, OrFail, Ui};
+
+/// `kbguard facts`.
+pub(crate) fn facts(ui: &Ui, rules: &RuleArgs, args: &FactArgs, json: bool) -> Result<u8, Failure> {
+    let set = ui.load_for_use(rules)?;
+    let host = facts::collect(&set.catalogue, &args.options()).or_fail(ui)?;
+    if json {
+        print_json(&FactsOutput::new(&set, &host))?;
+    } else {
+        report::write_facts(&mut io::stdout().lock(), ui.out, &set, &host).ok();
+    }
+    Ok(0)
+}
+
+/// `kbguard rules`.
+pub(crate) fn rules(ui: &Ui, rules: &RuleArgs, json: bool) -> Result<u8, Failure> {
+    let set = ui.load_for_use(rules)?;
+    if json {
+        print_json(&RulesOutput::new(&set))?;
+    } else {
+        report::write_rules(&mut io::stdout().lock(), ui.out, &set).ok();
+    }
+    Ok(0)
+}
+
+/// `kbguard lint`: every problem to stderr, a summary line to stdout; exit 1 on errors.
+pub(crate) fn lint(ui: &Ui, a: LintArgs) -> Result<u8, Failure> {
+    if let Some(code) = &a.explain {
+        return explain_code(code);
+    }
+    let origins = origins_for(&a.rules, &a.paths, a.with_defaults);
+    let (mut set, mut failed) = ui.load_rules(&origins, true);
+    if let Some(index) = a.archive {
+        let archive = IndexArgs { index }.open_required(ui)?;
+        let fix_lists = archive.fix_lists();
+        let evidence = validate::ArchiveEvidence {
+            corpus: &archive,
+            fix_lists: &fix_lists,
+        };
+        let problems = validate::lint_archive(&set.loaded, &set.catalogue, &evidence);
+        for problem in &problems {
+            eprintln!("{}", ui.diagnostic(problem));
+        }
+        failed |= problems.iter().any(|p| p.level == Level::Error);
+        set.problems.extend(problems);
+    }
+    let warnings = set
+        .problems
+        .iter()
+        .filter(|p| p.level == Level::Warning)
+        .count();
+    println!(
+        "{} files, {} rules, {} article records: {} error(s), {} warning(s)",
+        set.loaded.files.len() + set.loaded.errors.len(),
+        set.loaded.rules.len(),
+        set.loaded.articles.len(),
+        set.error_count(),
+        warnings
+    );
+    Ok(u8::from(failed))
+}
+
+/// `kbguard lint --explain CODE` (or `all`).
+fn explain_code(code: &str) -> Result<u8, Failure> {
+    if code == "all" {
+        for c in LintCode::ALL {
+            println!("{:<26} {:<7} {}", c.name(), c.level().to_string(), c.description());
+        }
+        return Ok(0);
+    }
+    let c = LintCode::parse(code).ok_or_else(|| {
+        Failure(format!(
+            "no lint code {code:?}; `kbguard lint --explain all` lists them"
+        ))
+    })?;
+    println!("{} ({}): {}", c.name(), c.level(), c.description());
+    Ok(0)
+}
+
+/// `kbguard test`: every rule's test cases; exit 1 when one fails or the rules have errors.
+pub(crate) fn test(
+    ui: &Ui,
+    rules: &RuleArgs,
+    paths: &[PathBuf],
+    with_defaults: bool,
+    json: bool,
+) -> Result<u8, Failure> {
+    let origins = origins_for(rules, paths, with_defaults);
+    let (set, failed) = ui.load_rules(&origins, false);
+    let results = run_tests(&set);
+    if json {
+        print_json(&results)?;
+    } else {
+        report::write_tests(&mut io::stdout().lock(), ui.out, &results).ok();
+    }
+    let any_failed = results.iter().any(|r| !r.passed());
+    Ok(u8::from(failed || any_failed))
+}
