@@ -239,7 +239,7 @@ mod tests {
     const RULES: &str = r#"RuleFile(schema: 1, facts: [(name: "x.flag", type: bool, doc: "d")], rules: [Rule(
     id: "cached", revision: 1, kb: [(id: "Q178311", date: "2002-08-06")], title: "t", severity: block,
     reviewed: "2026-11-25", intent: Intent(program: "tool"), when: FactEquals("x.flag", true),
-    symptoms: [(message: "m")], workaround: (text: "w"), tests: [(name: "n", expect: clear)],
+    symptoms: [(message: "m", paraphrase: true)], workaround: (text: "w"), tests: [(name: "n", expect: clear)],
 )])"#;
 
     fn titles(set: &RuleSet) -> Vec<String> {

@@ -595,11 +595,11 @@ pub fn plan_workarounds<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Applies, Intent, OsFamily, ProductRange, Workaround};
+    use crate::model::{Applies, Intent, OsFamily, Pattern, ProductRange, Workaround};
 
     fn q178311() -> Rule {
         Rule {
-            id: "r".into(),
+            id: RuleId::try_from("r".to_string()).unwrap(),
             revision: 1,
             kb: vec![],
             title: "t".into(),
@@ -629,6 +629,7 @@ mod tests {
                 text: "set it to {cluster.network_name}".into(),
                 actions: vec![],
             },
+            given: Default::default(),
             tests: vec![],
             evidence: Vec::new(),
         }
@@ -805,7 +806,7 @@ mod tests {
         }
         rule.when = Some(Condition::FactMatches(
             "command.tempdb".into(),
-            r"^(\\\\|//)".into(),
+            Pattern::try_from(r"^(\\\\|//)".to_string()).unwrap(),
         ));
         let facts = with_facts(&[]);
         let outcome = |cmd: &str| run(&rule, &facts, cmd).outcome;

@@ -1182,6 +1182,15 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_word_code_matches_as_a_phrase() {
+        let code_only = symptom("Something else entirely", &["Event 1002"]);
+        let found = |q: &str| match_symptom(&Query::new(q, &Uniform), &code_only, &Uniform);
+        assert!(found("saw event 1002 in the log").is_some());
+        assert!(found("event 7 then 1002").is_none(), "words apart are no phrase");
+        assert!(found("1002 event").is_none(), "order matters");
+    }
+
+    #[test]
     fn placeholders_are_wildcards() {
         let tokens = tokenize("Cannot open <filename> (%1) at xxxx", true);
         assert_eq!(tokens.iter().filter(|t| t.wildcard).count(), 3);

@@ -1047,7 +1047,7 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
                 LintKind::DuplicateRuleId { first: first.clone() },
                 rule.file,
                 rule.offset,
-                format!("duplicate rule id {:?} (first defined at {first})", rule.rule.id),
+                format!("duplicate rule id \"{}\" (first defined at {first})", rule.rule.id),
                 Some("rule ids must be unique across all loaded files; to replace a built-in rule, load with --no-default-rules".into()),
             );
         } else {
@@ -1138,7 +1138,7 @@ mod tests {
         lint(&loaded, &catalogue)
     }
 
-    const ARTICLE: &str = r#"KbArticle(schema: 1, id: "Q1", title: "t", date: "2002-01-01", cause: "c", workaround: "w")"#;
+    const ARTICLE: &str = r#"KbArticle(schema: 1, id: "Q1", title: "t", date: "2002-01-01", symptoms: [(message: "m")], cause: "c", workaround: "w")"#;
 
     fn rule(id: &str, extra: &str) -> String {
         format!(
@@ -1227,7 +1227,7 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(
             problems[0].to_string(),
-            "f2.ron:2:9: error: duplicate rule id \"a\" (first defined at f1.ron:2:9)"
+            "f2.ron:2:9: error[duplicate-rule-id]: duplicate rule id \"a\" (first defined at f1.ron:2:9)"
         );
     }
 
@@ -1256,5 +1256,39 @@ mod tests {
             messages.iter().any(|m| m.contains("superseded by zzz")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn codes_without_words_and_symptoms_the_record_lacks_are_errors() {
+        let kinds = |extra: &str, symptoms: &str| -> Vec<LintKind> {
+            let text = rule("a", extra).replace(r#"symptoms: [(message: "m")]"#, symptoms);
+            lint_text(&[ARTICLE, &text])
+                .into_iter()
+                .map(|p| p.kind)
+                .filter(|k| !matches!(k, LintKind::NoEvidence | LintKind::UnbackedClaim { .. }))
+                .collect()
+        };
+        assert_eq!(kinds("", r#"symptoms: [(message: "m", codes: ["Event 1002", "-1018"])]"#), vec![]);
+        assert_eq!(
+            kinds("", r#"symptoms: [(message: "m", codes: ["--"])]"#),
+            vec![LintKind::UnmatchableCode]
+        );
+        assert_eq!(
+            kinds("", r#"symptoms: [(message: "not the record's")]"#),
+            vec![LintKind::SymptomNotInRecord]
+        );
+        // Our own description of a problem is not a message to copy.
+        assert_eq!(kinds("", r#"symptoms: [(message: "ours", paraphrase: true)]"#), vec![]);
+    }
+
+    #[test]
+    fn every_lint_code_has_a_unique_name_and_a_description() {
+        let mut names = BTreeSet::new();
+        for code in LintCode::ALL {
+            assert!(names.insert(code.name()), "{} twice", code.name());
+            assert_eq!(LintCode::parse(code.name()), Some(*code));
+            assert!(code.description().ends_with('.'), "{}", code.name());
+        }
+        assert_eq!(LintCode::parse("no-such-code"), None);
     }
 }
