@@ -1,31 +1,15 @@
 //! The imported KB archive: import, stats, show, lookup, and an index that survives a killed
 //! import.
 
-// Tests and benchmarks report by panicking, and may print what they measure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::cast_possible_truncation
-)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use crate::common::kbguard;
 use predicates::str::contains;
 
-mod common;
-
-fn kbguard() -> Command {
-    let mut cmd = Command::cargo_bin("kbguard").unwrap();
-    cmd.env_remove("KBGUARD_RULES").env_remove("KBGUARD_INDEX");
-    cmd
-}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -353,7 +337,7 @@ fn the_whole_archive_imports_and_answers_known_queries() {
     // Every article the rules cite is in the archive, and with the archive loaded each rule's
     // article still comes first for its main symptom.
     let home = tempfile::tempdir().unwrap();
-    for rule in common::rules(home.path()) {
+    for rule in crate::common::rules(home.path()) {
         for kb in rule["kb"].as_array().unwrap() {
             let id = kb["id"].as_str().unwrap();
             let number: u32 = id[1..].parse().unwrap();
@@ -365,7 +349,7 @@ fn the_whole_archive_imports_and_answers_known_queries() {
             );
         }
     }
-    common::assert_rules_found_by_main_symptom(home.path(), Some(index.path()));
+    crate::common::assert_rules_found_by_main_symptom(home.path(), Some(index.path()));
     // Issue 12: a second import on one thread answers the dev queries byte for byte alike.
     let single = tempfile::tempdir().unwrap();
     kbguard()
@@ -488,7 +472,7 @@ fn lint_archive_checks_quotes_and_fix_lists() {
     let rules = tempfile::tempdir().unwrap();
     fs::write(
         rules.path().join("Q999001.ron"),
-        r#"KbArticle(schema: 1, id: "Q999001", title: "Frobnicator stops", date: "2001-03-14", cause: "c", workaround: "w")"#,
+        r#"KbArticle(schema: 1, id: "Q999001", title: "Frobnicator stops", date: "2001-03-14", symptoms: [(message: "Frobnicator error 42: cannot open <filename>")], cause: "c", workaround: "w")"#,
     )
     .unwrap();
     let rule = |bound: &str, quote: &str| {

@@ -1,14 +1,5 @@
 //! Invariants that hold for every input, checked with proptest.
 
-// Tests and benchmarks report by panicking, and may print what they measure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::cast_possible_truncation
-)]
 
 use kbguard::analysis::{tokenize, Query, Uniform};
 use kbguard::intent::{normalize_flag, normalize_program};

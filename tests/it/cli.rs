@@ -1,33 +1,14 @@
 //! Runs the kbguard binary as a user would: every command and exit code.
 
-// Tests and benchmarks report by panicking, and may print what they measure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::cast_possible_truncation
-)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::common::kbguard;
 use predicates::prelude::*;
 use predicates::str::contains;
 
 const RULE_ID: &str = "exchange.isinteg-patch-cluster-network-name";
-
-fn kbguard() -> Command {
-    let mut cmd = Command::cargo_bin("kbguard").unwrap();
-    cmd.env_remove("KBGUARD_RULES")
-        .env_remove("NO_COLOR")
-        .env_remove("FORCE_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("_CLUSTER_NETWORK_NAME_");
-    cmd
-}
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -428,25 +409,71 @@ fn lint_and_test_pass_on_the_shipped_rules() {
 #[test]
 fn every_broken_fixture_gives_its_located_error() {
     let dir = fixture("broken");
-    let mut checked = 0;
-    for entry in fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "ron") {
-            continue;
-        }
-        let expected = fs::read_to_string(path.with_extension("err")).unwrap();
-        let expected = expected
-            .trim_end()
-            .replace("tests/fixtures/broken/", &format!("{}/", dir.display()));
-        kbguard()
+    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let out = kbguard()
             .args(["lint", "--with-defaults"])
-            .arg(&path)
+            .arg(path)
             .assert()
             .code(1)
-            .stderr(contains(expected));
-        checked += 1;
+            .get_output()
+            .stderr
+            .clone();
+        let stderr = String::from_utf8(out)
+            .unwrap()
+            .replace(&format!("{}/", dir.display()), "tests/fixtures/broken/");
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_snapshot!(format!("broken_{name}"), stderr);
     }
-    assert!(checked >= 15, "only {checked} fixtures");
+    assert!(paths.len() >= 15, "only {} fixtures", paths.len());
+}
+
+#[test]
+fn human_reports_read_as_they_did() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = crate::common::kbguard_in(data.path())
+            .args(["--color", "never"])
+            .args(args)
+            .output()
+            .unwrap();
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let node = [
+        "--set",
+        "os.family=windows",
+        "--set",
+        "product.exchange.version=5.5.2653.23",
+        "--set",
+        "cluster.node=true",
+    ];
+    let check: Vec<&str> = ["check", "--no-cache"]
+        .into_iter()
+        .chain(node)
+        .chain(["--", "isinteg", "-patch"])
+        .collect();
+    insta::assert_snapshot!("check_blocked_q178311", run(&check));
+    let explain: Vec<&str> = ["explain", RULE_ID]
+        .into_iter()
+        .chain(node)
+        .chain(["--", "cmd", "/c", "isinteg -patch"])
+        .collect();
+    insta::assert_snapshot!("explain_through_cmd", run(&explain));
+    insta::assert_snapshot!(
+        "lookup_without_archive",
+        run(&["lookup", "--limit", "2", "Reason: JET_errKeyDuplicate"])
+    );
+    insta::assert_snapshot!("lint_explain_code", run(&["lint", "--explain", "unmatchable-code"]));
 }
 
 #[test]

@@ -2,38 +2,14 @@
 //! reason; nothing panics, hangs or grows without bound. Memory is bounded by running kbguard
 //! under `ulimit -v` (1 GiB of address space).
 
-// Tests and benchmarks report by panicking, and may print what they measure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::cast_possible_truncation
-)]
-#![cfg(unix)]
 
-// Each test crate uses part of the shared helpers.
-#[allow(dead_code)]
-mod common;
 
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::common::kbguard_bounded;
 use predicates::prelude::*;
 use predicates::str::contains;
-
-/// kbguard under a 1 GiB address-space limit: an unbounded allocation aborts it, failing the test.
-fn bounded() -> Command {
-    let mut cmd = Command::new("bash");
-    cmd.arg("-c")
-        .arg("ulimit -v 1048576; exec \"$0\" \"$@\"")
-        .arg(assert_cmd::cargo::cargo_bin("kbguard"))
-        .env_remove("KBGUARD_RULES")
-        .env_remove("KBGUARD_INDEX");
-    cmd
-}
 
 const RULE: &str = r#"RuleFile(schema: 1, rules: [Rule(
     id: "bad.input", revision: 1, kb: [(id: "Q178311", date: "2002-08-06")], title: "t",
@@ -42,7 +18,7 @@ const RULE: &str = r#"RuleFile(schema: 1, rules: [Rule(
 )])"#;
 
 fn lint(path: &Path) -> assert_cmd::assert::Assert {
-    bounded()
+    kbguard_bounded()
         .args(["lint", "--with-defaults"])
         .arg(path)
         .assert()
@@ -114,9 +90,9 @@ fn a_symlink_loop_and_an_unreadable_file_are_reported_and_the_rest_loads() {
     std::os::unix::fs::symlink(&rules, rules.join("sub/loop")).unwrap();
     // A dangling link cannot be read even by root, unlike a file without read permission.
     std::os::unix::fs::symlink(dir.path().join("gone.ron"), rules.join("gone.ron")).unwrap();
-    let built_in = common::rules(dir.path()).len();
+    let built_in = crate::common::rules(dir.path()).len();
     // The built-in rules and good.ron's one.
-    bounded()
+    kbguard_bounded()
         .args(["lint", "--with-defaults"])
         .arg(&rules)
         .assert()
@@ -137,13 +113,13 @@ fn duplicate_ids_across_files_and_unknown_fields_are_located() {
             .replace("bad.input", "bad.other"),
     )
     .unwrap();
-    bounded()
+    kbguard_bounded()
         .args(["lint", "--with-defaults"])
         .arg(dir.path())
         .assert()
         .code(1)
         .stderr(contains(
-            "b.ron:2:9: error: duplicate rule id \"bad.input\" (first defined at",
+            "b.ron:2:9: error[duplicate-rule-id]: duplicate rule id \"bad.input\" (first defined at",
         ))
         .stderr(contains("a.ron:2:9)"))
         .stderr(contains(
@@ -155,7 +131,7 @@ fn duplicate_ids_across_files_and_unknown_fields_are_located() {
 fn a_10_mb_query_is_answered_in_bounded_memory() {
     let line: String = "error reading drive C: abort retry fail ".repeat(250_000);
     assert!(line.len() >= 10_000_000);
-    let out = bounded()
+    let out = kbguard_bounded()
         .args(["lookup", "--batch", "-", "--json", "--limit", "3"])
         .write_stdin(format!("{line}\nReason: JET_errKeyDuplicate\n"))
         .assert()
@@ -188,7 +164,7 @@ fn garbage_empty_and_100_mb_articles_are_skipped_with_reasons() {
         .unwrap()
         .set_len(100 * 1024 * 1024)
         .unwrap();
-    bounded()
+    kbguard_bounded()
         .args(["kb", "import"])
         .arg(dir.path().join("txt"))
         .arg("--index")

@@ -4,13 +4,46 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-/// kbguard with no rule or index location inherited from the environment; the default index
-/// location points into `data_home`, so no archive is found there unless a test puts one.
-pub fn kbguard_in(data_home: &Path) -> Command {
+/// What of the caller's environment could change what kbguard does: rule, index and cache
+/// locations, colour, and the variable the cluster rule reads.
+const INHERITED: &[&str] = &[
+    "KBGUARD_RULES",
+    "KBGUARD_INDEX",
+    "KBGUARD_CACHE_DIR",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "_CLUSTER_NETWORK_NAME_",
+];
+
+/// The one way tests start kbguard: the built binary, with none of [`INHERITED`].
+pub fn kbguard() -> Command {
     let mut cmd = Command::cargo_bin("kbguard").unwrap();
-    cmd.env_remove("KBGUARD_RULES")
-        .env_remove("KBGUARD_INDEX")
-        .env("XDG_DATA_HOME", data_home);
+    for var in INHERITED {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// [`kbguard`] under a shell's `ulimit -v` (1 GiB of address space): an unbounded allocation
+/// aborts it, failing the test.
+#[cfg(unix)]
+pub fn kbguard_bounded() -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg("ulimit -v 1048576; exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("kbguard"));
+    for var in INHERITED {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// [`kbguard`] whose default index location points into `data_home`, so no archive is found
+/// there unless a test puts one.
+pub fn kbguard_in(data_home: &Path) -> Command {
+    let mut cmd = kbguard();
+    cmd.env("XDG_DATA_HOME", data_home);
     cmd
 }
 
