@@ -14,8 +14,8 @@ use crate::facts::{
     COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::intent::{match_intent, Command, IntentMatch};
-use crate::model::{RuleId, 
-    Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, Severity,
+use crate::model::{
+    Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, RuleId, Severity,
 };
 use crate::tri::Tri;
 
@@ -219,24 +219,15 @@ impl Scope<'_> {
     }
 }
 
-/// Evaluates one rule. A rule with an intent is not applicable without a command.
-pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Evaluation {
-    let mut scope = Scope {
-        facts,
-        bound: BTreeMap::new(),
-        probed: RefCell::new(BTreeMap::new()),
-    };
-    let mut applicability = Vec::new();
-    let intent_ok = match (&rule.intent, command) {
-        (None, _) => true,
-        (Some(intent), None) => {
-            applicability.push(Trace::leaf(
-                format!("command is {}", intent.program),
-                Tri::False,
-                vec![],
-            ));
-            false
-        }
+/// Whether the command is the rule's (a rule without intent concerns every command), with its
+/// trace; the intent's bound arguments go into `scope` as `command.<name>` facts.
+fn check_intent(rule: &Rule, command: Option<&Command>, scope: &mut Scope) -> (bool, Trace) {
+    match (&rule.intent, command) {
+        (None, _) => (true, Trace::leaf("any command".into(), Tri::True, vec![])),
+        (Some(intent), None) => (
+            false,
+            Trace::leaf(format!("command is {}", intent.program), Tri::False, vec![]),
+        ),
         (Some(intent), Some(command)) => {
             let mut label = format!("command is {}", intent.program);
             for flag in &intent.flags {
@@ -251,16 +242,29 @@ pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Eval
                         };
                         scope.bound.insert(format!("{COMMAND_PREFIX}{name}"), fact);
                     }
-                    applicability.push(Trace::leaf(label, Tri::True, vec![]));
-                    true
+                    (true, Trace::leaf(label, Tri::True, vec![]))
                 }
-                IntentMatch::Differs(why) => {
-                    applicability.push(Trace::leaf(format!("{label} ({why})"), Tri::False, vec![]));
-                    false
-                }
+                IntentMatch::Differs(why) => (
+                    false,
+                    Trace::leaf(format!("{label} ({why})"), Tri::False, vec![]),
+                ),
             }
         }
+    }
+}
+
+/// Evaluates one rule. A rule with an intent is not applicable without a command.
+pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Evaluation {
+    let mut scope = Scope {
+        facts,
+        bound: BTreeMap::new(),
+        probed: RefCell::new(BTreeMap::new()),
     };
+    let mut applicability = Vec::new();
+    let (intent_ok, intent_trace) = check_intent(rule, command, &mut scope);
+    if rule.intent.is_some() {
+        applicability.push(intent_trace);
+    }
     if intent_ok {
         for product in &rule.applies.products {
             let name = product.fact_name();
@@ -452,48 +456,8 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             op,
             right,
             percent,
-        } => {
-            let value = match (
-                scope.lookup(left).map(|f| f.value),
-                scope.lookup(right).map(|f| f.value),
-            ) {
-                (Some(FactValue::Int(l)), Some(FactValue::Int(r))) => {
-                    // In i128 so no size in bytes can overflow the scaling.
-                    let scaled = i128::from(r) * i128::from(*percent);
-                    Tri::from(op.holds((i128::from(l) * 100).cmp(&scaled)))
-                }
-                _ => Tri::Unknown,
-            };
-            let scale = if *percent == 100 {
-                String::new()
-            } else {
-                format!(" × {percent}%")
-            };
-            Trace::leaf(
-                format!(
-                    "{} {} {}{scale}",
-                    scope.shown(left),
-                    op.symbol(),
-                    scope.shown(right)
-                ),
-                value,
-                vec![scope.fact_use(left), scope.fact_use(right)],
-            )
-        }
-        Condition::FileExists(template) => {
-            let rendered = render_template(template, scope);
-            let uses: Vec<FactUse> = crate::facts::template_refs(template)
-                .into_iter()
-                .map(|n| scope.fact_use(n))
-                .collect();
-            let value = match rendered.clone().complete() {
-                Some(path) if scope.facts.is_probeable() => {
-                    Tri::from(std::fs::symlink_metadata(&path).is_ok())
-                }
-                _ => Tri::Unknown,
-            };
-            Trace::leaf(format!("file {} exists", rendered.text), value, uses)
-        }
+        } => compare_facts(scope, left, *op, right, *percent),
+        Condition::FileExists(template) => file_exists(scope, template),
         Condition::OnPath(program) => {
             let value = if scope.facts.is_probeable() {
                 on_path(program, scope.facts)
@@ -507,6 +471,52 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
             )
         }
     }
+}
+
+/// `left op right × percent / 100` over two whole-number facts.
+fn compare_facts(scope: &Scope, left: &str, op: CompareOp, right: &str, percent: u32) -> Trace {
+    let value = match (
+        scope.lookup(left).map(|f| f.value),
+        scope.lookup(right).map(|f| f.value),
+    ) {
+        (Some(FactValue::Int(l)), Some(FactValue::Int(r))) => {
+            // In i128 so no size in bytes can overflow the scaling.
+            let scaled = i128::from(r) * i128::from(percent);
+            Tri::from(op.holds((i128::from(l) * 100).cmp(&scaled)))
+        }
+        _ => Tri::Unknown,
+    };
+    let scale = if percent == 100 {
+        String::new()
+    } else {
+        format!(" × {percent}%")
+    };
+    Trace::leaf(
+        format!(
+            "{} {} {}{scale}",
+            scope.shown(left),
+            op.symbol(),
+            scope.shown(right)
+        ),
+        value,
+        vec![scope.fact_use(left), scope.fact_use(right)],
+    )
+}
+
+/// Whether the path (its `{fact}` templates filled in) exists on the local host.
+fn file_exists(scope: &Scope, template: &str) -> Trace {
+    let rendered = render_template(template, scope);
+    let uses: Vec<FactUse> = crate::facts::template_refs(template)
+        .into_iter()
+        .map(|n| scope.fact_use(n))
+        .collect();
+    let value = match rendered.clone().complete() {
+        Some(path) if scope.facts.is_probeable() => {
+            Tri::from(std::fs::symlink_metadata(&path).is_ok())
+        }
+        _ => Tri::Unknown,
+    };
+    Trace::leaf(format!("file {} exists", rendered.text), value, uses)
 }
 
 fn compare(scope: &Scope, name: &str, op: CompareOp, literal: &Literal) -> Trace {

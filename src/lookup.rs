@@ -1186,7 +1186,10 @@ mod tests {
         let code_only = symptom("Something else entirely", &["Event 1002"]);
         let found = |q: &str| match_symptom(&Query::new(q, &Uniform), &code_only, &Uniform);
         assert!(found("saw event 1002 in the log").is_some());
-        assert!(found("event 7 then 1002").is_none(), "words apart are no phrase");
+        assert!(
+            found("event 7 then 1002").is_none(),
+            "words apart are no phrase"
+        );
         assert!(found("1002 event").is_none(), "order matters");
     }
 

@@ -7,9 +7,9 @@
 use serde::Serialize;
 
 use crate::cmdline::Planned;
+use crate::eval::plan_workarounds;
 use crate::facts::{Fact, FactSet, FactSource};
 use crate::intent::{normalize_program, Command};
-use crate::eval::plan_workarounds;
 use crate::model::{FactValue, Rule, RuleId};
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
 

@@ -99,7 +99,8 @@ pub fn set_hint(set: &RuleSet, name: &str) -> String {
 
 /// Writes a check report for people.
 pub fn write_check(
-    out: &mut dyn Write, p: Paint,
+    out: &mut dyn Write,
+    p: Paint,
     set: &RuleSet,
     report: &CheckReport,
     allow_unknown: bool,
@@ -159,7 +160,8 @@ pub fn write_check(
 /// written; otherwise each command with what runs, through which wrappers, with which
 /// assignments and folder, its findings, and then the verdict of the whole.
 pub fn write_preflight(
-    out: &mut dyn Write, p: Paint,
+    out: &mut dyn Write,
+    p: Paint,
     set: &RuleSet,
     checked: &Preflight,
     allow_unknown: bool,
@@ -286,7 +288,12 @@ fn indent(text: &str, prefix: &str) -> String {
 }
 
 /// Writes the facts of a host for people.
-pub fn write_facts(out: &mut dyn Write, p: Paint, set: &RuleSet, facts: &FactSet) -> io::Result<()> {
+pub fn write_facts(
+    out: &mut dyn Write,
+    p: Paint,
+    set: &RuleSet,
+    facts: &FactSet,
+) -> io::Result<()> {
     writeln!(
         out,
         "{}",
@@ -383,13 +390,9 @@ pub fn write_rules(out: &mut dyn Write, p: Paint, set: &RuleSet) -> io::Result<(
 pub fn write_tests(out: &mut dyn Write, p: Paint, results: &[CaseResult]) -> io::Result<()> {
     for r in results {
         match (&r.actual, &r.error) {
-            (Some(_), _) if r.passed() => writeln!(
-                out,
-                "{} {} :: {}",
-                p.green("pass"),
-                r.rule,
-                r.case
-            )?,
+            (Some(_), _) if r.passed() => {
+                writeln!(out, "{} {} :: {}", p.green("pass"), r.rule, r.case)?
+            }
             (Some(actual), _) => writeln!(
                 out,
                 "{} {} :: {} ({}): expected {}, got {}",
@@ -416,7 +419,12 @@ pub fn write_tests(out: &mut dyn Write, p: Paint, results: &[CaseResult]) -> io:
 }
 
 /// Writes an evaluation trace for people.
-pub fn write_explain(out: &mut dyn Write, p: Paint, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+pub fn write_explain(
+    out: &mut dyn Write,
+    p: Paint,
+    set: &RuleSet,
+    e: &Evaluation,
+) -> io::Result<()> {
     let outcome = match e.outcome {
         Outcome::Triggered => "triggered",
         Outcome::Clear => "clear",
@@ -461,7 +469,12 @@ fn write_trace(out: &mut dyn Write, p: Paint, trace: &Trace, depth: usize) -> io
 }
 
 /// Writes lookup hits for people, the matched part of each symptom highlighted.
-pub fn write_lookup(out: &mut dyn Write, p: Paint, hits: &[Hit], note: Option<&str>) -> io::Result<()> {
+pub fn write_lookup(
+    out: &mut dyn Write,
+    p: Paint,
+    hits: &[Hit],
+    note: Option<&str>,
+) -> io::Result<()> {
     if let Some(note) = note {
         writeln!(out, "{}", p.dim(note))?;
     }
@@ -484,10 +497,7 @@ pub fn write_lookup(out: &mut dyn Write, p: Paint, hits: &[Hit], note: Option<&s
             hit.matched.get(span.clone()),
             hit.matched.get(span.end..),
         ) {
-            (Some(a), Some(b), Some(c)) => format!(
-                "{a}{}{c}",
-                p.mark(b)
-            ),
+            (Some(a), Some(b), Some(c)) => format!("{a}{}{c}", p.mark(b)),
             _ => hit.matched.clone(),
         };
         let collapsed = hit.matched.split_whitespace().collect::<Vec<_>>().join(" ");

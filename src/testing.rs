@@ -75,11 +75,12 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
                 facts.set_environment(env.clone(), FactSource::TestCase);
             }
             let command = Command::parse(&case.command);
-            let (actual, error) =
-                match actual.map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect()) {
-                    Ok(outcome) => (Some(outcome), None),
-                    Err(error) => (None, Some(error)),
-                };
+            let (actual, error) = match actual
+                .map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect())
+            {
+                Ok(outcome) => (Some(outcome), None),
+                Err(error) => (None, Some(error)),
+            };
             results.push(CaseResult {
                 rule: rule.id.clone(),
                 case: case.name.clone(),

@@ -3,15 +3,15 @@
 //! Owns duplicate ids, lifecycle references, fact names and types, KB records, regexes and
 //! test-case facts. Each problem carries the location of the text it is about.
 
-use std::fmt;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::sync::Arc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
-use crate::article::FixList;
 use crate::analysis::code_tokens;
+use crate::article::FixList;
 use crate::corpus::Corpus;
 use crate::facts::{
     split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
@@ -255,7 +255,12 @@ impl LintCode {
     /// How serious it is.
     pub fn level(self) -> Level {
         match self {
-            LintCode::NoSymptoms | LintCode::NoTests | LintCode::NoEvidence | LintCode::UnbackedClaim | LintCode::NoDocumentedFix | LintCode::FixListDisagrees => Level::Warning,
+            LintCode::NoSymptoms
+            | LintCode::NoTests
+            | LintCode::NoEvidence
+            | LintCode::UnbackedClaim
+            | LintCode::NoDocumentedFix
+            | LintCode::FixListDisagrees => Level::Warning,
             _ => Level::Error,
         }
     }
@@ -609,32 +614,9 @@ impl Linter<'_> {
         }
     }
 
-    fn check_rule(
-        &mut self,
-        rule: &LoadedRule,
-        ids: &BTreeMap<&str, &LoadedRule>,
-        articles: &BTreeMap<&str, (usize, String)>,
-    ) {
-        let r: &Rule = &rule.rule;
-        if r.revision == 0 {
-            let at = self.locate(rule, "revision");
-            self.report(
-                LintKind::BadRevision,
-                rule.file,
-                at,
-                "revision starts at 1".into(),
-                None,
-            );
-        }
-        if r.kb.is_empty() {
-            self.report(
-                LintKind::NoArticles,
-                rule.file,
-                rule.offset,
-                format!("rule {} cites no KB article", r.id),
-                Some("add kb: [(id: \"QNNNNNN\", date: \"YYYY-MM-DD\")]".into()),
-            );
-        }
+    /// Each cited article has a record, with the same date.
+    fn check_citations(&mut self, rule: &LoadedRule, articles: &BTreeMap<&str, (usize, String)>) {
+        let r = &rule.rule;
         for kb in &r.kb {
             let at = self.locate(rule, &format!("{:?}", kb.id));
             match articles.get(kb.id.as_str()) {
@@ -666,6 +648,35 @@ impl Linter<'_> {
                 Some(_) => {}
             }
         }
+    }
+
+    fn check_rule(
+        &mut self,
+        rule: &LoadedRule,
+        ids: &BTreeMap<&str, &LoadedRule>,
+        articles: &BTreeMap<&str, (usize, String)>,
+    ) {
+        let r: &Rule = &rule.rule;
+        if r.revision == 0 {
+            let at = self.locate(rule, "revision");
+            self.report(
+                LintKind::BadRevision,
+                rule.file,
+                at,
+                "revision starts at 1".into(),
+                None,
+            );
+        }
+        if r.kb.is_empty() {
+            self.report(
+                LintKind::NoArticles,
+                rule.file,
+                rule.offset,
+                format!("rule {} cites no KB article", r.id),
+                Some("add kb: [(id: \"QNNNNNN\", date: \"YYYY-MM-DD\")]".into()),
+            );
+        }
+        self.check_citations(rule, articles);
         if let Status::SupersededBy(target) = &r.status {
             if target == &r.id || !ids.contains_key(target.as_str()) {
                 let at = self.locate(rule, &format!("{target:?}"));
@@ -737,11 +748,9 @@ impl Linter<'_> {
                 None,
             );
         }
-        for case in &r.tests {
-            for (name, literal) in &case.facts {
-                if let Some(ty) = self.check_fact(rule, name, &bound) {
-                    self.check_literal(rule, name, ty, CompareOp::Eq, literal);
-                }
+        for (name, literal) in r.given.iter().chain(r.tests.iter().flat_map(|c| &c.facts)) {
+            if let Some(ty) = self.check_fact(rule, name, &bound) {
+                self.check_literal(rule, name, ty, CompareOp::Eq, literal);
             }
         }
         self.check_provenance(rule);
@@ -1268,7 +1277,13 @@ mod tests {
                 .filter(|k| !matches!(k, LintKind::NoEvidence | LintKind::UnbackedClaim { .. }))
                 .collect()
         };
-        assert_eq!(kinds("", r#"symptoms: [(message: "m", codes: ["Event 1002", "-1018"])]"#), vec![]);
+        assert_eq!(
+            kinds(
+                "",
+                r#"symptoms: [(message: "m", codes: ["Event 1002", "-1018"])]"#
+            ),
+            vec![]
+        );
         assert_eq!(
             kinds("", r#"symptoms: [(message: "m", codes: ["--"])]"#),
             vec![LintKind::UnmatchableCode]
@@ -1278,7 +1293,10 @@ mod tests {
             vec![LintKind::SymptomNotInRecord]
         );
         // Our own description of a problem is not a message to copy.
-        assert_eq!(kinds("", r#"symptoms: [(message: "ours", paraphrase: true)]"#), vec![]);
+        assert_eq!(
+            kinds("", r#"symptoms: [(message: "ours", paraphrase: true)]"#),
+            vec![]
+        );
     }
 
     #[test]

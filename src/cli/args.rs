@@ -42,7 +42,12 @@ pub(crate) struct RuleArgs {
     pub(crate) no_cache: bool,
     /// Where `check` and `run` keep the compiled rule cache (default: the platform cache
     /// directory).
-    #[arg(long, value_name = "DIR", env = "KBGUARD_CACHE_DIR", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "KBGUARD_CACHE_DIR",
+        hide_short_help = true
+    )]
     pub(crate) cache_dir: Option<PathBuf>,
     /// Go on when rule files fail to load or validate, with the rules that did load. Without
     /// it, kbguard fails closed: `check` and `run` exit 2 and `run` starts nothing.

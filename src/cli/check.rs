@@ -17,8 +17,9 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
             let shell = a.shell.unwrap_or_else(Shell::default_for_platform);
             cmdline::plan_line(text, shell).map_err(|e| line_failure(text, &e))?
         }
-        None => cmdline::plan_argv(&a.command)
-            .map_err(|e| line_failure(&a.command.join(" "), &e))?,
+        None => {
+            cmdline::plan_argv(&a.command).map_err(|e| line_failure(&a.command.join(" "), &e))?
+        }
     };
     let set = ui.load_for_preflight(&a.rules)?;
     let host = facts::collect(&set.catalogue, &a.facts.options()).or_fail(ui)?;
@@ -26,8 +27,14 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
     if a.json {
         print_json(&CheckOutput::new(&checked, a.allow_unknown))?;
     } else {
-        report::write_preflight(&mut io::stdout().lock(), ui.out, &set, &checked, a.allow_unknown)
-            .ok();
+        report::write_preflight(
+            &mut io::stdout().lock(),
+            ui.out,
+            &set,
+            &checked,
+            a.allow_unknown,
+        )
+        .ok();
     }
     Ok(checked.verdict(a.allow_unknown).exit_code())
 }

@@ -75,7 +75,12 @@ pub(crate) fn lint(ui: &Ui, a: LintArgs) -> Result<u8, Failure> {
 fn explain_code(code: &str) -> Result<u8, Failure> {
     if code == "all" {
         for c in LintCode::ALL {
-            println!("{:<26} {:<7} {}", c.name(), c.level().to_string(), c.description());
+            println!(
+                "{:<26} {:<7} {}",
+                c.name(),
+                c.level().to_string(),
+                c.description()
+            );
         }
         return Ok(0);
     }

@@ -316,36 +316,7 @@ fn builtin(words: &[Word], shell: Shell, ctx: &mut Planned) -> bool {
             }
             _ => false,
         },
-        Shell::Fish => {
-            if name != "set" {
-                return false;
-            }
-            let opts: Vec<&str> = args
-                .iter()
-                .map(|w| w.text.as_str())
-                .take_while(|a| a.starts_with('-'))
-                .collect();
-            let rest = &args[opts.len()..];
-            let has = |short: char, long: &str| {
-                opts.iter()
-                    .any(|o| *o == long || (!o.starts_with("--") && o.contains(short)))
-            };
-            if let Some(var) = rest.first() {
-                if has('e', "--erase") {
-                    ctx.env.push(EnvChange {
-                        name: var.text.clone(),
-                        value: None,
-                    });
-                } else if has('x', "--export") {
-                    let value: Vec<&str> = rest[1..].iter().map(|w| w.text.as_str()).collect();
-                    ctx.env.push(EnvChange {
-                        name: var.text.clone(),
-                        value: Some(value.join(" ")),
-                    });
-                }
-            }
-            true
-        }
+        Shell::Fish => name == "set" && fish_set(args, ctx),
         Shell::Cmd => {
             if name != "set" {
                 return matches!(name.as_str(), "setlocal" | "endlocal" | "rem");
@@ -370,51 +341,84 @@ fn builtin(words: &[Word], shell: Shell, ctx: &mut Planned) -> bool {
             }
             true
         }
-        Shell::PowerShell => {
-            let lower = words[0].text.to_ascii_lowercase();
-            if let Some(rest) = lower.strip_prefix("$env:") {
-                // `$env:X='V'` (one word) or `$env:X = 'V'`.
-                let original = &words[0].text[5..];
-                let (var, value) = match rest.split_once('=') {
-                    Some(_) => {
-                        let (v, val) = original.split_once('=').unwrap_or((original, ""));
-                        (
-                            v.to_string(),
-                            Some(val.to_string())
-                                .filter(|s| !s.is_empty())
-                                .or_else(|| args.first().map(|w| w.text.clone())),
-                        )
-                    }
-                    None => {
-                        let value = match args.first().map(|w| w.text.as_str()) {
-                            Some("=") => args.get(1).map(|w| w.text.clone()),
-                            Some(v) => v.strip_prefix('=').map(str::to_string),
-                            None => None,
-                        };
-                        (original.to_string(), value)
-                    }
-                };
-                let value = value.filter(|v| v != "$null" && !v.is_empty());
-                ctx.env.push(EnvChange { name: var, value });
-                return true;
-            }
-            if matches!(lower.as_str(), "remove-item" | "rm" | "del" | "ri") {
-                if let Some(var) = args.iter().find_map(|w| {
-                    let t = w.text.as_str();
-                    t.get(..4)
-                        .filter(|p| p.eq_ignore_ascii_case("env:"))
-                        .map(|_| &t[4..])
-                }) {
-                    ctx.env.push(EnvChange {
-                        name: var.to_string(),
-                        value: None,
-                    });
-                    return true;
-                }
-            }
-            false
+        Shell::PowerShell => powershell_env(words, ctx),
+    }
+}
+
+/// fish's `set -x VAR V` / `set -e VAR` (other `set`s change no environment).
+fn fish_set(args: &[Word], ctx: &mut Planned) -> bool {
+    let opts: Vec<&str> = args
+        .iter()
+        .map(|w| w.text.as_str())
+        .take_while(|a| a.starts_with('-'))
+        .collect();
+    let rest = &args[opts.len()..];
+    let has = |short: char, long: &str| {
+        opts.iter()
+            .any(|o| *o == long || (!o.starts_with("--") && o.contains(short)))
+    };
+    if let Some(var) = rest.first() {
+        if has('e', "--erase") {
+            ctx.env.push(EnvChange {
+                name: var.text.clone(),
+                value: None,
+            });
+        } else if has('x', "--export") {
+            let value: Vec<&str> = rest[1..].iter().map(|w| w.text.as_str()).collect();
+            ctx.env.push(EnvChange {
+                name: var.text.clone(),
+                value: Some(value.join(" ")),
+            });
         }
     }
+    true
+}
+
+/// PowerShell's `$env:X = 'V'` and `Remove-Item env:X`.
+fn powershell_env(words: &[Word], ctx: &mut Planned) -> bool {
+    let args = &words[1..];
+    let lower = words[0].text.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("$env:") {
+        // `$env:X='V'` (one word) or `$env:X = 'V'`.
+        let original = &words[0].text[5..];
+        let (var, value) = match rest.split_once('=') {
+            Some(_) => {
+                let (v, val) = original.split_once('=').unwrap_or((original, ""));
+                (
+                    v.to_string(),
+                    Some(val.to_string())
+                        .filter(|s| !s.is_empty())
+                        .or_else(|| args.first().map(|w| w.text.clone())),
+                )
+            }
+            None => {
+                let value = match args.first().map(|w| w.text.as_str()) {
+                    Some("=") => args.get(1).map(|w| w.text.clone()),
+                    Some(v) => v.strip_prefix('=').map(str::to_string),
+                    None => None,
+                };
+                (original.to_string(), value)
+            }
+        };
+        let value = value.filter(|v| v != "$null" && !v.is_empty());
+        ctx.env.push(EnvChange { name: var, value });
+        return true;
+    }
+    if matches!(lower.as_str(), "remove-item" | "rm" | "del" | "ri") {
+        if let Some(var) = args.iter().find_map(|w| {
+            let t = w.text.as_str();
+            t.get(..4)
+                .filter(|p| p.eq_ignore_ascii_case("env:"))
+                .map(|_| &t[4..])
+        }) {
+            ctx.env.push(EnvChange {
+                name: var.to_string(),
+                value: None,
+            });
+            return true;
+        }
+    }
+    false
 }
 
 /// Sees through wrappers until the program that runs, and plans it (or, for a wrapper that
@@ -567,6 +571,19 @@ fn step(w: &Wrapper, words: &[Word], local: &mut Planned) -> Result<Next, LineEr
     if runs_nothing {
         return Ok(Next::Nothing);
     }
+    follow(w, words, i, title_first, line_at, local)
+}
+
+/// Where the wrapped command starts once a wrapper's options end at word `i`: the rest of the
+/// argv, a title skipped (`start`), or a line to split in the wrapper's shell.
+fn follow(
+    w: &Wrapper,
+    words: &[Word],
+    mut i: usize,
+    title_first: bool,
+    line_at: Option<(usize, Option<String>)>,
+    local: &mut Planned,
+) -> Result<Next, LineError> {
     match w.passes {
         Passes::Argv { skip, assignments } => {
             i = (i + skip).min(words.len());

@@ -1,7 +1,6 @@
 //! The imported KB archive: import, stats, show, lookup, and an index that survives a killed
 //! import.
 
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,7 +8,6 @@ use std::time::Duration;
 
 use crate::common::kbguard;
 use predicates::str::contains;
-
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,8 +2,6 @@
 //! reason; nothing panics, hangs or grows without bound. Memory is bounded by running kbguard
 //! under `ulimit -v` (1 GiB of address space).
 
-
-
 use std::fs;
 use std::path::Path;
 

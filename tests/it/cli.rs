@@ -1,6 +1,5 @@
 //! Runs the kbguard binary as a user would: every command and exit code.
 
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -473,7 +472,10 @@ fn human_reports_read_as_they_did() {
         "lookup_without_archive",
         run(&["lookup", "--limit", "2", "Reason: JET_errKeyDuplicate"])
     );
-    insta::assert_snapshot!("lint_explain_code", run(&["lint", "--explain", "unmatchable-code"]));
+    insta::assert_snapshot!(
+        "lint_explain_code",
+        run(&["lint", "--explain", "unmatchable-code"])
+    );
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! The shipped rule library: enough rules, each tested both ways, each found by its symptom.
 
-
-
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]

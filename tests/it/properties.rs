@@ -1,6 +1,5 @@
 //! Invariants that hold for every input, checked with proptest.
 
-
 use kbguard::analysis::{tokenize, Query, Uniform};
 use kbguard::intent::{normalize_flag, normalize_program};
 use kbguard::{Tri, Version, VersionRange};
