@@ -117,6 +117,9 @@ pub struct LoadedRule {
     pub file: usize,
     /// Byte offset of the rule's `id` string in its file (a best effort: the first match).
     pub offset: usize,
+    /// Where its text ends: the next rule's `id` in the same file, or the file's end. What is
+    /// located in a rule is searched for before here, never in the next rule.
+    pub end: usize,
 }
 
 /// A fact declaration together with where it was written.
@@ -241,6 +244,7 @@ impl Loaded {
                 }
                 self.builds
                     .extend(rules.builds.into_iter().map(|b| (b, index)));
+                let first = self.rules.len();
                 let mut cursor = 0;
                 for rule in rules.rules {
                     let offset = find_quoted(&file, cursor, &rule.id).unwrap_or(cursor);
@@ -249,7 +253,12 @@ impl Loaded {
                         rule,
                         file: index,
                         offset,
+                        end: file.text.len(),
                     });
+                }
+                for i in first + 1..self.rules.len() {
+                    let next = self.rules[i].offset;
+                    self.rules[i - 1].end = next.max(self.rules[i - 1].offset);
                 }
                 self.files.push(file);
             }

@@ -665,8 +665,9 @@ impl fmt::Display for Literal {
     }
 }
 
-/// A comparison operator.
+/// A comparison operator, written in lower case like every plain value (`lt`, `ge`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CompareOp {
     /// `==`
     Eq,

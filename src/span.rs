@@ -52,8 +52,15 @@ impl SourceFile {
 
     /// The byte offset of the first occurrence of `needle` at or after byte `from`, if any.
     pub fn find_offset(&self, from: usize, needle: &str) -> Option<usize> {
-        let from = floor_char_boundary(&self.text, from.min(self.text.len()));
-        self.text[from..].find(needle).map(|i| from + i)
+        self.find_offset_before(from, self.text.len(), needle)
+    }
+
+    /// The byte offset of the first occurrence of `needle` that starts at or after `from` and
+    /// ends by `to`, if any.
+    pub fn find_offset_before(&self, from: usize, to: usize, needle: &str) -> Option<usize> {
+        let to = floor_char_boundary(&self.text, to.min(self.text.len()));
+        let from = floor_char_boundary(&self.text, from.min(to));
+        self.text[from..to].find(needle).map(|i| from + i)
     }
 
     /// The location of the first occurrence of `needle` at or after byte `from`, if any.

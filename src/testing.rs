@@ -46,7 +46,8 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
         let rule = &loaded.rule;
         for case in &rule.tests {
             let location = set.loaded.files[loaded.file]
-                .find(loaded.offset, &format!("{:?}", case.name))
+                .find_offset_before(loaded.offset, loaded.end, &format!("{:?}", case.name))
+                .map(|offset| set.loaded.location(loaded.file, offset))
                 .unwrap_or_else(|| set.loaded.location(loaded.file, loaded.offset));
             let mut facts = FactSet::remote();
             // The rule's `given` facts, then the case's own over them.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -372,11 +373,11 @@ impl Linter<'_> {
 
     /// Reports a range with an alternative no version satisfies, at the range's text found from
     /// `from` on in `file`.
-    fn check_range(&mut self, file: usize, from: usize, range: &VersionRange) {
+    fn check_range(&mut self, file: usize, within: Range<usize>, range: &VersionRange) {
         if let Some(dead) = range.unsatisfiable_alternative() {
             let at = self.loaded.files[file]
-                .find_offset(from, &format!("{:?}", range.as_str()))
-                .unwrap_or(from);
+                .find_offset_before(within.start, within.end, &format!("{:?}", range.as_str()))
+                .unwrap_or(within.start);
             self.report(
                 LintKind::UnsatisfiableRange,
                 file,
@@ -394,12 +395,12 @@ impl Linter<'_> {
     }
 
     /// Codes with no word in them: no query can match them.
-    fn check_codes(&mut self, file: usize, from: usize, symptoms: &[Symptom]) {
+    fn check_codes(&mut self, file: usize, within: Range<usize>, symptoms: &[Symptom]) {
         for code in symptoms.iter().flat_map(|s| &s.codes) {
             if code_tokens(code).is_empty() {
                 let at = self.loaded.files[file]
-                    .find_offset(from, &format!("{code:?}"))
-                    .unwrap_or(from);
+                    .find_offset_before(within.start, within.end, &format!("{code:?}"))
+                    .unwrap_or(within.start);
                 self.report(
                     LintKind::UnmatchableCode,
                     file,
@@ -450,7 +451,7 @@ impl Linter<'_> {
     /// The offset of `needle` within the rule's text (from its id on), or the rule's offset.
     fn locate(&self, rule: &LoadedRule, needle: &str) -> usize {
         self.loaded.files[rule.file]
-            .find_offset(rule.offset, needle)
+            .find_offset_before(rule.offset, rule.end, needle)
             .unwrap_or(rule.offset)
     }
 
@@ -585,7 +586,7 @@ impl Linter<'_> {
                 }
             }
             Condition::FactInRange(name, range) => {
-                self.check_range(rule.file, rule.offset, range);
+                self.check_range(rule.file, rule.offset..rule.end, range);
                 self.expect_type(
                     rule,
                     name,
@@ -717,7 +718,7 @@ impl Linter<'_> {
         }
         for product in &r.applies.products {
             self.check_fact(rule, &product.fact_name(), &bound);
-            self.check_range(rule.file, rule.offset, &product.versions);
+            self.check_range(rule.file, rule.offset..rule.end, &product.versions);
         }
         if let Some(when) = &r.when {
             self.check_condition(rule, when, &bound);
@@ -737,7 +738,7 @@ impl Linter<'_> {
                 None,
             );
         }
-        self.check_codes(rule.file, rule.offset, &r.symptoms);
+        self.check_codes(rule.file, rule.offset..rule.end, &r.symptoms);
         self.check_symptom_copies(rule);
         if r.tests.is_empty() {
             self.report(
@@ -1017,8 +1018,8 @@ impl std::fmt::Display for FixedBound {
     }
 }
 
-/// The fixed bounds a condition states (`FactCompare("product.exchange.sp", Lt, 2)`,
-/// `FactCompare("product.exchange.version", Lt, "5.5.2448")`), looking inside `All`.
+/// The fixed bounds a condition states (`FactCompare("product.exchange.sp", lt, 2)`,
+/// `FactCompare("product.exchange.version", lt, "5.5.2448")`), looking inside `All`.
 pub fn fixed_bounds(cond: &Condition) -> Vec<FixedBound> {
     match cond {
         Condition::All(members) => members.iter().flat_map(fixed_bounds).collect(),
@@ -1123,9 +1124,9 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
             articles.insert(&a.id, (record.file, a.date.to_string()));
         }
         for product in &a.products {
-            linter.check_range(record.file, 0, &product.versions);
+            linter.check_range(record.file, 0..usize::MAX, &product.versions);
         }
-        linter.check_codes(record.file, 0, &a.symptoms);
+        linter.check_codes(record.file, 0..usize::MAX, &a.symptoms);
     }
     for rule in &loaded.rules {
         linter.check_rule(rule, &ids, &articles);
@@ -1178,7 +1179,7 @@ mod tests {
             "",
         );
         assert_eq!(kinds(&bare), [LintKind::NoEvidence]);
-        let when = rule("a", r#"when: FactCompare("product.exchange.sp", Lt, 2),"#);
+        let when = rule("a", r#"when: FactCompare("product.exchange.sp", lt, 2),"#);
         let facts = r#"facts: [(name: "cluster.node", type: bool, doc: "d"), (name: "product.exchange.sp", type: int, doc: "d")]"#;
         let when = when.replace(
             r#"facts: [(name: "cluster.node", type: bool, doc: "d")]"#,
@@ -1207,7 +1208,7 @@ mod tests {
     #[test]
     fn fixed_bounds_are_read_from_the_condition() {
         let cond: Condition = ron::from_str(
-            r#"All([FactCompare("product.exchange.sp", Lt, 2), FactCompare("product.exchange.version", Lt, "5.5.2448"), FactEquals("cluster.node", true)])"#,
+            r#"All([FactCompare("product.exchange.sp", lt, 2), FactCompare("product.exchange.version", lt, "5.5.2448"), FactEquals("cluster.node", true)])"#,
         )
         .unwrap();
         let bounds: Vec<String> = fixed_bounds(&cond)
@@ -1308,5 +1309,28 @@ mod tests {
             assert!(code.description().ends_with('.'), "{}", code.name());
         }
         assert_eq!(LintCode::parse("no-such-code"), None);
+    }
+
+    #[test]
+    fn a_problem_is_located_in_its_own_rule_never_the_next() {
+        let first = rule("a", r#"applies: (products: [(name: "widget", versions: ">=1")]),"#);
+        let (head, _) = first.rsplit_once(")])").unwrap();
+        // Rule b names the fact only in a comment: a search past rule a's end would land there.
+        let text = format!(
+            r#"{head}), Rule(
+    id: "b", revision: 1, kb: [(id: "Q1", date: "2002-01-01")], title: "t", severity: block,
+    // product.widget.version
+    reviewed: "2026-01-01", symptoms: [(message: "m")], workaround: (text: "w"),
+    tests: [(name: "n", expect: clear, documented_fix: true)],
+)])"#
+        );
+        let problems = lint_text(&[ARTICLE, &text]);
+        let widget: Vec<&LintProblem> = problems
+            .iter()
+            .filter(|p| p.message.contains("product.widget.version"))
+            .collect();
+        assert_eq!(widget.len(), 1, "{problems:?}");
+        let second = text.find(r#"id: "b""#).unwrap();
+        assert!(widget[0].location.offset < second, "{:?}", widget[0]);
     }
 }

@@ -479,7 +479,7 @@ fn lint_archive_checks_quotes_and_fix_lists() {
     id: "widget.frob-all-cluster", revision: 1, kb: [(id: "Q999001", date: "2001-03-14")], title: "t", severity: block,
     reviewed: "2026-11-25", applies: (products: [(name: "widget", versions: "2.0")]),
     intent: Intent(program: "frob", flags: ["-all"]),
-    when: All([FactEquals("cluster.node", true), FactCompare("product.widget.sp", Lt, {bound})]),
+    when: All([FactEquals("cluster.node", true), FactCompare("product.widget.sp", lt, {bound})]),
     symptoms: [(message: "Frobnicator error 42: cannot open <filename>")], workaround: (text: "Move the group."),
     tests: [(name: "Q999001: the article's remedy", command: ["frob", "-all"], facts: {{"product.widget.version": "2.0", "cluster.node": false, "product.widget.sp": 0}}, expect: clear, documented_fix: true)],
     evidence: [
