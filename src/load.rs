@@ -66,8 +66,10 @@ pub enum LoadError {
         /// The limit.
         max: u64,
     },
-    /// The RON text does not parse into a rule file or article record.
-    #[error("{location}: error: {message}")]
+    /// The RON text does not parse into a rule file or article record. Its text leaves the
+    /// location out: the snippet shows it, and a plain rendering puts it first (see
+    /// [`LoadError::snippet_location`]).
+    #[error("error: {message}")]
     #[diagnostic(code(kbguard::load::syntax))]
     Syntax {
         /// Where the parser stopped.
@@ -106,6 +108,17 @@ pub enum LoadError {
         #[label("this schema")]
         span: SourceSpan,
     },
+}
+
+impl LoadError {
+    /// Where the error is, when its text leaves that to a snippet (a plain rendering writes
+    /// it first; a graphical one shows the snippet).
+    pub fn snippet_location(&self) -> Option<&Location> {
+        match self {
+            LoadError::Syntax { location, .. } => Some(location),
+            _ => None,
+        }
+    }
 }
 
 /// A rule together with where it was written.
@@ -452,10 +465,18 @@ mod tests {
         assert!(rule.rule.intent.is_some());
     }
 
+    /// The error as a plain rendering shows it: its location first when the text leaves it out.
+    fn located(err: &LoadError) -> String {
+        match err.snippet_location() {
+            Some(at) => format!("{at}: {err}"),
+            None => err.to_string(),
+        }
+    }
+
     #[test]
     fn unknown_field_is_located() {
         let loaded = load(&MINIMAL.replace("title:", "titel:"));
-        let err = loaded.errors[0].to_string();
+        let err = located(&loaded.errors[0]);
         assert!(err.starts_with("t.ron:8:"), "{err}");
         assert!(err.contains("titel"), "{err}");
     }
@@ -464,7 +485,7 @@ mod tests {
     fn unknown_schema_names_the_supported_ones() {
         let loaded = load(&MINIMAL.replace("schema: 1", "schema: 7"));
         assert_eq!(
-            loaded.errors[0].to_string(),
+            located(&loaded.errors[0]),
             "t.ron:2:5: error: unsupported schema 7; this kbguard reads schema 1"
         );
     }
@@ -472,7 +493,7 @@ mod tests {
     #[test]
     fn bad_version_range_is_located() {
         let loaded = load(&MINIMAL.replace(">=5.5, <6", ">=five"));
-        let err = loaded.errors[0].to_string();
+        let err = located(&loaded.errors[0]);
         assert!(
             err.starts_with("t.ron:13:93: error: `five` is not a dotted version"),
             "{err}"
@@ -483,7 +504,7 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{}{}", "Not(".repeat(100_000), ")".repeat(100_000));
         let loaded = load(&MINIMAL.replace(r#"Not(EnvSet("X"))"#, &deep));
-        let err = loaded.errors[0].to_string();
+        let err = located(&loaded.errors[0]);
         assert!(
             err.starts_with("t.ron:13:") && err.contains("deeper than the 128 levels"),
             "{err}"

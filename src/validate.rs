@@ -319,9 +319,10 @@ impl fmt::Display for Level {
     }
 }
 
-/// A problem `lint` found, with where it is.
+/// A problem `lint` found, with where it is. Its text leaves the location out: a graphical
+/// rendering shows it with the snippet, a plain one writes it first (`file:line:column: `).
 #[derive(Clone, Debug, Error, Diagnostic)]
-#[error("{location}: {level}[{code}]: {message}")]
+#[error("{level}[{code}]: {message}")]
 pub struct LintProblem {
     /// Warning or error.
     pub level: Level,
@@ -1236,7 +1237,7 @@ mod tests {
         ]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(
-            problems[0].to_string(),
+            format!("{}: {}", problems[0].location, problems[0]),
             "f2.ron:2:9: error[duplicate-rule-id]: duplicate rule id \"a\" (first defined at f1.ron:2:9)"
         );
     }
@@ -1313,7 +1314,10 @@ mod tests {
 
     #[test]
     fn a_problem_is_located_in_its_own_rule_never_the_next() {
-        let first = rule("a", r#"applies: (products: [(name: "widget", versions: ">=1")]),"#);
+        let first = rule(
+            "a",
+            r#"applies: (products: [(name: "widget", versions: ">=1")]),"#,
+        );
         let (head, _) = first.rsplit_once(")])").unwrap();
         // Rule b names the fact only in a comment: a search past rule a's end would land there.
         let text = format!(

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use kbguard::archive::{self, Archive};
 use kbguard::report::Paint;
+use kbguard::span::Location;
 use kbguard::validate::Level;
 use kbguard::{Origin, RuleSet};
 use serde::Serialize;
@@ -57,6 +58,12 @@ impl Ui {
     /// A diagnostic as stderr shows it: miette's graphical report (source snippet, label) when
     /// stderr is coloured, else one line and its help.
     pub(crate) fn diagnostic(&self, err: &dyn miette::Diagnostic) -> String {
+        self.located(err, None)
+    }
+
+    /// As [`Ui::diagnostic`], for a diagnostic whose text leaves its location `at` to the
+    /// snippet: the plain rendering writes it first, `file:line:column: `.
+    pub(crate) fn located(&self, err: &dyn miette::Diagnostic, at: Option<&Location>) -> String {
         if self.err.enabled() {
             let mut text = String::new();
             let handler = miette::GraphicalReportHandler::new();
@@ -64,9 +71,10 @@ impl Ui {
                 return text;
             }
         }
+        let at = at.map(|l| format!("{l}: ")).unwrap_or_default();
         match err.help() {
-            Some(help) => format!("{err}\n  help: {help}"),
-            None => err.to_string(),
+            Some(help) => format!("{at}{err}\n  help: {help}"),
+            None => format!("{at}{err}"),
         }
     }
 
@@ -80,11 +88,11 @@ impl Ui {
 
     fn report_problems(&self, set: &RuleSet, warnings: bool) -> bool {
         for err in &set.loaded.errors {
-            eprintln!("{}", self.diagnostic(err));
+            eprintln!("{}", self.located(err, err.snippet_location()));
         }
         for problem in &set.problems {
             if warnings || problem.level == Level::Error {
-                eprintln!("{}", self.diagnostic(problem));
+                eprintln!("{}", self.located(problem, Some(&problem.location)));
             }
         }
         set.error_count() > 0

@@ -50,7 +50,7 @@ pub(crate) fn lint(ui: &Ui, a: LintArgs) -> Result<u8, Failure> {
         };
         let problems = validate::lint_archive(&set.loaded, &set.catalogue, &evidence);
         for problem in &problems {
-            eprintln!("{}", ui.diagnostic(problem));
+            eprintln!("{}", ui.located(problem, Some(&problem.location)));
         }
         failed |= problems.iter().any(|p| p.level == Level::Error);
         set.problems.extend(problems);
