@@ -101,7 +101,7 @@ fn cluster_node() -> FactSet {
 
 #[divan::bench]
 fn check_isinteg_patch(bencher: Bencher) {
-    let set = RuleSet::load(&[Origin::Embedded]);
+    let set = RuleSet::load(&[Origin::Embedded]).compile();
     let facts = cluster_node();
     let command = Command::parse(&["isinteg".to_string(), "-patch".to_string()]).unwrap();
     bencher.bench(|| set.check(black_box(&facts), Some(black_box(&command))));

@@ -14,15 +14,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::Catalogue;
-use crate::load::{self, Loaded, LoadedArticle, LoadedFact, LoadedRule, Origin, EMBEDDED_HASH};
-use crate::model::Rule;
-use crate::ruleset::RuleSet;
-use crate::span::SourceFile;
+use crate::load::{self, Origin, EMBEDDED_HASH};
+use crate::model::{FactDecl, Rule};
+use crate::ruleset::{CompiledRules, RuleSet};
 
 /// Bumped whenever the cached form changes (postcard is not self-describing: a cache of another
-/// shape must not be decoded). 2: intents gained value options.
-const FORMAT: u32 = 3;
+/// shape must not be decoded). 2: intents gained value options; 4: compiled rules only.
+const FORMAT: u32 = 4;
 /// A file modified less than this long before the cache was written is re-hashed.
 const RACY_NANOS: u128 = 2_000_000_000;
 
@@ -46,10 +44,18 @@ struct CacheFile {
     kbguard: String,
     created_ns: u128,
     stamps: Vec<Stamp>,
-    files: Vec<String>,
-    rules: Vec<LoadedRule>,
-    facts: Vec<LoadedFact>,
-    articles: Vec<LoadedArticle>,
+    rules: Vec<Rule>,
+    facts: Vec<FactDecl>,
+}
+
+/// What [`load`] served.
+#[derive(Debug)]
+pub enum Served {
+    /// The cache was valid: the compiled rules it held.
+    Cached(CompiledRules),
+    /// The files were read: the full set, whose problems the caller reports (and which was
+    /// cached when it had no errors).
+    Read(RuleSet),
 }
 
 fn now_ns() -> u128 {
@@ -103,29 +109,27 @@ fn cache_path(dir: &Path, origins: &[Origin]) -> PathBuf {
     dir.join(format!("rules-{:016x}.bin", hasher.finish()))
 }
 
-/// Loads the rule set for `origins` from the cache in `dir` when it is still valid; otherwise
-/// loads the files and, when they are clean, writes the cache. Sets served from the cache are
-/// for evaluation only: they have no source text (their locations read 1:1), and their rules
-/// no test cases or symptoms.
-pub fn load(origins: &[Origin], dir: &Path) -> RuleSet {
+/// Serves the compiled rules for `origins` from the cache in `dir` when it is still valid;
+/// otherwise loads the files and, when they are clean, writes the cache.
+pub fn load(origins: &[Origin], dir: &Path) -> Served {
     // The embedded set is cached too: parsing and linting it costs milliseconds, most of them
     // spent on test cases a preflight never reads. Its stamp is the build's content hash.
     let Some(files) = current_files(origins) else {
-        return RuleSet::load(origins);
+        return Served::Read(RuleSet::load(origins));
     };
     let path = cache_path(dir, origins);
-    if let Some(set) = read(&path, origins, &files) {
-        return set;
+    if let Some(rules) = read(&path, origins, &files) {
+        return Served::Cached(rules);
     }
     let set = RuleSet::load(origins);
     if set.error_count() == 0 {
         // A cache that cannot be written only costs speed.
         write(&path, origins, &files, &set).ok();
     }
-    set
+    Served::Read(set)
 }
 
-fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<RuleSet> {
+fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<CompiledRules> {
     let bytes = std::fs::read(path).ok()?;
     let cache: CacheFile = postcard::from_bytes(&bytes).ok()?;
     if cache.format != FORMAT
@@ -148,28 +152,7 @@ fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Opti
             }
         }
     }
-    let loaded = Loaded {
-        files: cache
-            .files
-            .into_iter()
-            .map(|name| SourceFile {
-                name,
-                text: "".into(),
-            })
-            .collect(),
-        rules: cache.rules,
-        facts: cache.facts,
-        articles: cache.articles,
-        // Service-pack builds serve `lint --archive`, never a check: not cached.
-        builds: Vec::new(),
-        errors: Vec::new(),
-    };
-    let catalogue = Catalogue::from_loaded(&loaded);
-    Some(RuleSet {
-        loaded,
-        catalogue,
-        problems: Vec::new(),
-    })
+    Some(CompiledRules::new(cache.rules, cache.facts))
 }
 
 fn write(
@@ -179,6 +162,7 @@ fn write(
     set: &RuleSet,
 ) -> std::io::Result<()> {
     let created_ns = now_ns();
+    let compiled = set.compile();
     let mut stamps = Vec::with_capacity(files.len());
     for (file, size, modified) in files {
         let name = file.display().to_string();
@@ -205,23 +189,9 @@ fn write(
         kbguard: identity(origins),
         created_ns,
         stamps,
-        files: set.loaded.files.iter().map(|f| f.name.clone()).collect(),
-        // A preflight needs neither test cases nor symptoms: leaving them out halves the load.
-        rules: set
-            .loaded
-            .rules
-            .iter()
-            .map(|r| LoadedRule {
-                rule: Rule {
-                    tests: Vec::new(),
-                    symptoms: Vec::new(),
-                    ..r.rule.clone()
-                },
-                ..r.clone()
-            })
-            .collect(),
-        facts: set.loaded.facts.clone(),
-        articles: set.loaded.articles.clone(),
+        // What a preflight needs: active rules without test cases, symptoms or evidence.
+        rules: compiled.rules().to_vec(),
+        facts: compiled.facts().to_vec(),
     };
     let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
@@ -242,12 +212,22 @@ mod tests {
     symptoms: [(message: "m", paraphrase: true)], workaround: (text: "w"), tests: [(name: "n", expect: clear)],
 )])"#;
 
-    fn titles(set: &RuleSet) -> Vec<String> {
-        set.loaded
-            .rules
-            .iter()
-            .map(|r| r.rule.title.clone())
-            .collect()
+    /// The served rules' titles, and whether they came from the cache.
+    fn titles(served: &Served) -> (Vec<String>, bool) {
+        match served {
+            Served::Cached(rules) => (
+                rules.rules().iter().map(|r| r.title.clone()).collect(),
+                true,
+            ),
+            Served::Read(set) => (
+                set.compile()
+                    .rules()
+                    .iter()
+                    .map(|r| r.title.clone())
+                    .collect(),
+                false,
+            ),
+        }
     }
 
     #[test]
@@ -257,22 +237,15 @@ mod tests {
         let file = rules.path().join("r.ron");
         std::fs::write(&file, RULES).unwrap();
         let origins = [Origin::Embedded, Origin::Path(rules.path().to_path_buf())];
-        let first = load(&origins, cache.path());
-        assert_eq!(first.error_count(), 0);
-        assert!(
-            first.loaded.files.iter().any(|f| !f.text.is_empty()),
-            "first load reads files"
-        );
-        let second = load(&origins, cache.path());
-        assert!(
-            second.loaded.files.iter().all(|f| f.text.is_empty()),
-            "second load is cached"
-        );
-        assert_eq!(titles(&first), titles(&second));
+        let (first, cached) = titles(&load(&origins, cache.path()));
+        assert!(!cached, "first load reads files");
+        let (second, cached) = titles(&load(&origins, cache.path()));
+        assert!(cached, "second load is cached");
+        assert_eq!(first, second);
         // Same size, same second: only the racy re-hash can notice this edit.
         std::fs::write(&file, RULES.replace("title: \"t\"", "title: \"u\"")).unwrap();
-        let third = load(&origins, cache.path());
-        assert!(titles(&third).contains(&"u".to_string()), "never stale");
+        let (third, cached) = titles(&load(&origins, cache.path()));
+        assert!(!cached && third.contains(&"u".to_string()), "never stale");
         // A new file invalidates too.
         std::fs::write(
             rules.path().join("s.ron"),
@@ -282,9 +255,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            load(&origins, cache.path()).loaded.rules.len(),
-            first.loaded.rules.len() + 1
+            titles(&load(&origins, cache.path())).0.len(),
+            first.len() + 1
         );
+    }
+
+    #[test]
+    fn the_cache_holds_compiled_rules_only() {
+        let cache = tempfile::tempdir().unwrap();
+        load(&[Origin::Embedded], cache.path());
+        let Served::Cached(rules) = load(&[Origin::Embedded], cache.path()) else {
+            panic!("second load is cached");
+        };
+        let full = RuleSet::load(&[Origin::Embedded]);
+        assert_eq!(rules.rules().len(), full.active_rules().count());
+        assert!(rules
+            .rules()
+            .iter()
+            .all(|r| r.tests.is_empty() && r.symptoms.is_empty() && r.evidence.is_empty()));
     }
 
     #[test]
@@ -297,7 +285,10 @@ mod tests {
         )
         .unwrap();
         let origins = [Origin::Path(rules.path().to_path_buf())];
-        assert!(load(&origins, cache.path()).error_count() > 0);
+        let Served::Read(set) = load(&origins, cache.path()) else {
+            panic!("a set with errors is read");
+        };
+        assert!(set.error_count() > 0);
         assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
     }
 }

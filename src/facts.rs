@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::load::Loaded;
-use crate::model::{FactType, FactValue, Literal, OsFamily, Probe, ProbeRead};
+use crate::model::{FactDecl, FactType, FactValue, Literal, OsFamily, Probe, ProbeRead};
 use crate::span::{Location, SourceFile};
 use crate::version::Version;
 
@@ -123,6 +123,11 @@ impl Catalogue {
     /// Built-in facts plus every declaration loaded (the first declaration of a name wins;
     /// `lint` reports the others).
     pub fn from_loaded(loaded: &Loaded) -> Catalogue {
+        Catalogue::from_decls(loaded.facts.iter().map(|f| &f.decl))
+    }
+
+    /// Built-in facts plus `decls` (the first declaration of a name wins).
+    pub fn from_decls<'a>(decls: impl IntoIterator<Item = &'a FactDecl>) -> Catalogue {
         let mut facts = BTreeMap::new();
         for (name, ty, doc) in BUILTIN_FACTS {
             facts.insert(
@@ -134,14 +139,12 @@ impl Catalogue {
                 },
             );
         }
-        for fact in &loaded.facts {
-            facts
-                .entry(fact.decl.name.clone())
-                .or_insert_with(|| FactInfo {
-                    ty: fact.decl.ty,
-                    doc: fact.decl.doc.clone(),
-                    probe: fact.decl.probe.clone(),
-                });
+        for decl in decls {
+            facts.entry(decl.name.clone()).or_insert_with(|| FactInfo {
+                ty: decl.ty,
+                doc: decl.doc.clone(),
+                probe: decl.probe.clone(),
+            });
         }
         Catalogue { facts }
     }

@@ -11,7 +11,7 @@ use crate::eval::plan_workarounds;
 use crate::facts::{Fact, FactSet, FactSource};
 use crate::intent::{normalize_program, Command};
 use crate::model::{FactValue, Rule, RuleId};
-use crate::ruleset::{CheckReport, RuleSet, Verdict};
+use crate::ruleset::{CheckReport, CompiledRules, Verdict};
 
 /// One command of the line, checked.
 #[derive(Clone, Debug, Serialize)]
@@ -78,7 +78,7 @@ fn rank(v: Verdict) -> u8 {
 
 /// Checks each planned command; with none (no command given, or a line of only `cd`s and
 /// assignments), the environment-only rules are checked once.
-pub fn check(set: &RuleSet, host: &FactSet, plans: Vec<Planned>) -> Preflight {
+pub fn check(set: &CompiledRules, host: &FactSet, plans: Vec<Planned>) -> Preflight {
     if plans.is_empty() {
         return Preflight {
             commands: vec![CommandCheck {
@@ -118,7 +118,7 @@ pub struct Applied {
 /// Applies the structured workarounds of the rules that block `checked` to the command's
 /// environment (never to the host) and checks `plans` again with them.
 pub fn apply_workarounds(
-    set: &RuleSet,
+    set: &CompiledRules,
     host: &FactSet,
     plans: Vec<Planned>,
     checked: Preflight,
@@ -128,7 +128,7 @@ pub fn apply_workarounds(
         .iter()
         .flat_map(|c| c.report.evaluations.iter().cloned())
         .collect();
-    let plan = plan_workarounds(set.active_rules().map(|r| &r.rule), &evaluations, host);
+    let plan = plan_workarounds(set.rules(), &evaluations, host);
     if plan.set_env.is_empty() {
         return Applied {
             set_env: plan.set_env,

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use owo_colors::OwoColorize;
 
 use crate::eval::{Evaluation, Outcome, Trace};
-use crate::facts::{describe_probe, FactSet};
+use crate::facts::{describe_probe, Catalogue, FactSet};
 use crate::lookup::{Hit, Snippet};
 use crate::model::{Condition, Severity};
 use crate::preflight::{CommandCheck, Preflight};
@@ -88,8 +88,8 @@ impl Paint {
 }
 
 /// How to give a fact on the command line, e.g. `--set cluster.node=<true|false>`.
-pub fn set_hint(set: &RuleSet, name: &str) -> String {
-    let placeholder = match set.catalogue.type_of(name) {
+pub fn set_hint(catalogue: &Catalogue, name: &str) -> String {
+    let placeholder = match catalogue.type_of(name) {
         Some(crate::model::FactType::Bool) => "<true|false>".to_string(),
         Some(ty) => format!("<{ty}>"),
         None => "<value>".to_string(),
@@ -101,7 +101,7 @@ pub fn set_hint(set: &RuleSet, name: &str) -> String {
 pub fn write_check(
     out: &mut dyn Write,
     p: Paint,
-    set: &RuleSet,
+    catalogue: &Catalogue,
     report: &CheckReport,
     allow_unknown: bool,
 ) -> io::Result<()> {
@@ -121,7 +121,7 @@ pub fn write_check(
             ))
         )?;
         for evaluation in group {
-            write_finding(out, p, set, evaluation)?;
+            write_finding(out, p, catalogue, evaluation)?;
         }
     }
     let verdict = report.verdict(allow_unknown);
@@ -162,13 +162,13 @@ pub fn write_check(
 pub fn write_preflight(
     out: &mut dyn Write,
     p: Paint,
-    set: &RuleSet,
+    catalogue: &Catalogue,
     checked: &Preflight,
     allow_unknown: bool,
 ) -> io::Result<()> {
     if checked.is_plain() {
         if let Some(one) = checked.commands.first() {
-            return write_check(out, p, set, &one.report, allow_unknown);
+            return write_check(out, p, catalogue, &one.report, allow_unknown);
         }
     }
     let count = checked.commands.len();
@@ -179,7 +179,7 @@ pub fn write_preflight(
             p.bold(&format!("command {} of {count}: {}", n + 1, c.planned.text))
         )?;
         write_planned(out, c)?;
-        write_check(out, p, set, &c.report, allow_unknown)?;
+        write_check(out, p, catalogue, &c.report, allow_unknown)?;
         writeln!(out)?;
     }
     if count > 1 {
@@ -231,7 +231,12 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
-fn write_finding(out: &mut dyn Write, p: Paint, set: &RuleSet, e: &Evaluation) -> io::Result<()> {
+fn write_finding(
+    out: &mut dyn Write,
+    p: Paint,
+    catalogue: &Catalogue,
+    e: &Evaluation,
+) -> io::Result<()> {
     let state = match e.outcome {
         Outcome::Triggered => "triggered",
         _ => "undecided",
@@ -261,13 +266,17 @@ fn write_finding(out: &mut dyn Write, p: Paint, set: &RuleSet, e: &Evaluation) -
                     "    {}",
                     p.dim(&format!(
                         "(give {} to fill in <{missing}>)",
-                        set_hint(set, missing)
+                        set_hint(catalogue, missing)
                     ))
                 )?;
             }
         }
         _ => {
-            let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
+            let hints: Vec<String> = e
+                .deciding_facts
+                .iter()
+                .map(|f| set_hint(catalogue, f))
+                .collect();
             writeln!(
                 out,
                 "    unknown: {}",
@@ -422,7 +431,7 @@ pub fn write_tests(out: &mut dyn Write, p: Paint, results: &[CaseResult]) -> io:
 pub fn write_explain(
     out: &mut dyn Write,
     p: Paint,
-    set: &RuleSet,
+    catalogue: &Catalogue,
     e: &Evaluation,
 ) -> io::Result<()> {
     let outcome = match e.outcome {
@@ -442,7 +451,11 @@ pub fn write_explain(
         write_trace(out, p, child, 1)?;
     }
     if !e.deciding_facts.is_empty() {
-        let hints: Vec<String> = e.deciding_facts.iter().map(|f| set_hint(set, f)).collect();
+        let hints: Vec<String> = e
+            .deciding_facts
+            .iter()
+            .map(|f| set_hint(catalogue, f))
+            .collect();
         writeln!(out, "decide it with: {}", hints.join(" "))?;
     }
     writeln!(out, "workaround: {}", indent(&e.workaround.text, "  "))

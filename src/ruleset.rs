@@ -10,7 +10,7 @@ use crate::eval::{evaluate, Evaluation, Outcome};
 use crate::facts::{Catalogue, FactSet};
 use crate::intent::{normalize_program, Command};
 use crate::load::{Loaded, LoadedRule, Origin};
-use crate::model::{Severity, Status};
+use crate::model::{FactDecl, Rule, Severity, Status};
 use crate::validate::{lint, Level, LintProblem};
 
 /// Loaded rules and records with their catalogue and validation results.
@@ -60,21 +60,71 @@ impl RuleSet {
         self.loaded.rules.iter().find(|r| r.rule.id == id)
     }
 
-    /// Evaluates every active rule against the facts and command.
+    /// What a preflight needs of this set: its active rules without their test cases and
+    /// symptoms, and the fact declarations.
+    pub fn compile(&self) -> CompiledRules {
+        CompiledRules::new(
+            self.active_rules()
+                .map(|r| Rule {
+                    tests: Vec::new(),
+                    symptoms: Vec::new(),
+                    evidence: Vec::new(),
+                    ..r.rule.clone()
+                })
+                .collect(),
+            self.loaded.facts.iter().map(|f| f.decl.clone()).collect(),
+        )
+    }
+}
+
+/// The rules a preflight evaluates, compiled: active rules only (patterns and ranges already
+/// parsed), with neither source text, test cases, symptoms nor evidence, and the fact
+/// catalogue. What the rule cache stores; a full [`RuleSet`] is for lint, test and lookup.
+#[derive(Clone, Debug)]
+pub struct CompiledRules {
+    rules: Vec<Rule>,
+    facts: Vec<FactDecl>,
+    /// Fact names and types.
+    pub catalogue: Catalogue,
+}
+
+impl CompiledRules {
+    /// Active `rules` (the caller's promise) and the fact declarations they read.
+    pub fn new(rules: Vec<Rule>, facts: Vec<FactDecl>) -> CompiledRules {
+        let catalogue = Catalogue::from_decls(&facts);
+        CompiledRules {
+            rules,
+            facts,
+            catalogue,
+        }
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The fact declarations.
+    pub fn facts(&self) -> &[FactDecl] {
+        &self.facts
+    }
+
+    /// Evaluates every rule against the facts and command.
     pub fn check(&self, facts: &FactSet, command: Option<&Command>) -> CheckReport {
         let mut rules_evaluated = 0;
         let evaluations: Vec<Evaluation> = self
-            .active_rules()
+            .rules
+            .iter()
             .inspect(|_| rules_evaluated += 1)
             // Most rules of a large set concern other programs: skip them before evaluating.
-            .filter(|r| match (&r.rule.intent, command) {
+            .filter(|r| match (&r.intent, command) {
                 (Some(intent), Some(command)) => {
                     normalize_program(&intent.program) == command.program
                 }
                 (Some(_), None) => false,
                 (None, _) => true,
             })
-            .map(|r| evaluate(&r.rule, facts, command))
+            .map(|r| evaluate(r, facts, command))
             .filter(|e| e.outcome != Outcome::NotApplicable)
             .collect();
         CheckReport {

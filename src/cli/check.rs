@@ -30,7 +30,7 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
         report::write_preflight(
             &mut io::stdout().lock(),
             ui.out,
-            &set,
+            &set.catalogue,
             &checked,
             a.allow_unknown,
         )
@@ -55,7 +55,7 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
         for (rule, fact) in &applied.missing {
             eprintln!(
                 "kbguard: cannot apply the workaround of {rule}: fact {fact} is unknown (give it with {})",
-                report::set_hint(&set, fact)
+                report::set_hint(&set.catalogue, fact)
             );
         }
         for (rule, var, value) in applied.set_env {
@@ -73,7 +73,14 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
         .any(|c| !c.report.findings().is_empty());
     if verdict != Verdict::Clear || findings {
         // Findings go to stderr: stdout belongs to the command.
-        report::write_preflight(&mut io::stderr(), ui.err, &set, &checked, a.allow_unknown).ok();
+        report::write_preflight(
+            &mut io::stderr(),
+            ui.err,
+            &set.catalogue,
+            &checked,
+            a.allow_unknown,
+        )
+        .ok();
     }
     if verdict != Verdict::Clear {
         if !a.force {
@@ -139,7 +146,13 @@ pub(crate) fn explain(ui: &Ui, a: ExplainArgs) -> Result<u8, Failure> {
                 p.unwrapped.join(", then ")
             );
         }
-        report::write_explain(&mut io::stdout().lock(), ui.out, &set, &evaluation).ok();
+        report::write_explain(
+            &mut io::stdout().lock(),
+            ui.out,
+            &set.catalogue,
+            &evaluation,
+        )
+        .ok();
     }
     Ok(0)
 }

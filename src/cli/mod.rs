@@ -11,7 +11,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use kbguard::archive::{self, Archive};
+use kbguard::cache::Served;
 use kbguard::report::Paint;
+use kbguard::ruleset::CompiledRules;
 use kbguard::span::Location;
 use kbguard::validate::Level;
 use kbguard::{Origin, RuleSet};
@@ -105,17 +107,19 @@ impl Ui {
         fail_closed(args, set, failed)
     }
 
-    /// Loads rules for a preflight (`check`, `run`), through the compiled rule cache unless
-    /// `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
-    fn load_for_preflight(&self, args: &RuleArgs) -> Result<RuleSet, Failure> {
+    /// Loads the compiled rules for a preflight (`check`, `run`), through the rule cache
+    /// unless `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
+    fn load_for_preflight(&self, args: &RuleArgs) -> Result<CompiledRules, Failure> {
         let dir = args.cache_dir.clone().or_else(kbguard::cache::default_dir);
         match dir.filter(|_| !args.no_cache) {
-            Some(dir) => {
-                let set = kbguard::cache::load(&args.origins(), &dir);
-                let failed = self.report_problems(&set, false);
-                fail_closed(args, set, failed)
-            }
-            None => self.load_for_use(args),
+            Some(dir) => match kbguard::cache::load(&args.origins(), &dir) {
+                Served::Cached(rules) => Ok(rules),
+                Served::Read(set) => {
+                    let failed = self.report_problems(&set, false);
+                    fail_closed(args, set, failed).map(|set| set.compile())
+                }
+            },
+            None => self.load_for_use(args).map(|set| set.compile()),
         }
     }
 }

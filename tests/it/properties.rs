@@ -126,12 +126,13 @@ mod wrappers {
 
     use kbguard::cmdline::plan_argv;
     use kbguard::facts::{collect, FactOptions};
+    use kbguard::ruleset::CompiledRules;
     use kbguard::{preflight, FactSet, Origin, RuleSet, Verdict};
     use proptest::prelude::*;
 
     /// The built-in rules and the example cluster node (whose environment is given), loaded once.
-    fn setup() -> &'static (RuleSet, FactSet) {
-        static SETUP: OnceLock<(RuleSet, FactSet)> = OnceLock::new();
+    fn setup() -> &'static (CompiledRules, FactSet) {
+        static SETUP: OnceLock<(CompiledRules, FactSet)> = OnceLock::new();
         SETUP.get_or_init(|| {
             let set = RuleSet::load(&[Origin::Embedded]);
             let snapshot =
@@ -144,7 +145,7 @@ mod wrappers {
                 },
             )
             .unwrap();
-            (set, host)
+            (set.compile(), host)
         })
     }
 
