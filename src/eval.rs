@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::facts::{
-    probe_family, render_template, split_family, EnvValue, Fact, FactLookup, FactSet, FactSource,
-    COMMAND_PREFIX, ENV_PREFIX,
+    probe_family, render_template, EnvValue, Fact, FactLookup, FactSet, FactSource,
 };
 use crate::intent::{match_intent, Command, IntentMatch};
 use crate::model::{
     Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, RuleId, Severity,
 };
+use crate::schema::{split_family, template_refs, COMMAND_PREFIX, ENV_PREFIX};
 use crate::tri::Tri;
 
 /// The outcome of evaluating one rule.
@@ -506,7 +506,7 @@ fn compare_facts(scope: &Scope, left: &str, op: CompareOp, right: &str, percent:
 /// Whether the path (its `{fact}` templates filled in) exists on the local host.
 fn file_exists(scope: &Scope, template: &str) -> Trace {
     let rendered = render_template(template, scope);
-    let uses: Vec<FactUse> = crate::facts::template_refs(template)
+    let uses: Vec<FactUse> = template_refs(template)
         .into_iter()
         .map(|n| scope.fact_use(n))
         .collect();
@@ -835,7 +835,7 @@ mod tests {
         let db = dir.path().join("priv.edb");
         std::fs::write(&db, vec![0u8; 4096]).unwrap();
         let cmd = format!("eseutil /d {}", db.display());
-        let local = crate::facts::probe_local(&crate::facts::Catalogue::default());
+        let local = crate::facts::probe_local(&crate::schema::Catalogue::default());
         // Any real volume has more than 110% of 4 KiB free.
         assert_eq!(run(&space_rule(), &local, &cmd).outcome, Outcome::Clear);
         assert_eq!(

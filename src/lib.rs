@@ -29,6 +29,7 @@ pub mod preflight;
 pub mod products;
 pub mod report;
 pub mod ruleset;
+pub mod schema;
 pub mod span;
 pub mod testing;
 pub mod tri;
@@ -36,11 +37,12 @@ pub mod validate;
 pub mod version;
 
 pub use eval::{evaluate, Evaluation, Outcome};
-pub use facts::{collect, Catalogue, FactOptions, FactSet};
+pub use facts::{collect, FactOptions, FactSet};
 pub use intent::Command;
 pub use load::{Loaded, Origin};
 pub use model::{Rule, Severity};
 pub use ruleset::{CheckReport, RuleSet, Verdict};
+pub use schema::Catalogue;
 pub use tri::Tri;
 pub use version::{Version, VersionRange};
 
@@ -55,7 +57,7 @@ mod layers {
     const LAYERS: &[&[&str]] = &[
         &["analysis", "article", "child", "span", "tri", "version"],
         &["model"],
-        &["intent", "load"],
+        &["intent", "load", "schema"],
         &["cmdline", "facts"],
         &["corpus", "eval", "products"],
         &["validate"],

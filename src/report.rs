@@ -9,11 +9,12 @@ use std::io::{self, Write};
 use owo_colors::OwoColorize;
 
 use crate::eval::{Evaluation, Outcome, Trace};
-use crate::facts::{describe_probe, Catalogue, FactSet};
+use crate::facts::{describe_probe, FactSet};
 use crate::lookup::{Hit, Snippet};
 use crate::model::{Condition, Severity};
 use crate::preflight::{CommandCheck, Preflight};
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
+use crate::schema::{Catalogue, FACT_FAMILIES};
 use crate::testing::CaseResult;
 use crate::tri::Tri;
 
@@ -340,7 +341,7 @@ pub fn write_facts(
         out,
         "  fact families (probed when a rule asks, on this machine only):"
     )?;
-    for (family, ty, doc) in crate::facts::FACT_FAMILIES {
+    for (family, ty, doc) in FACT_FAMILIES {
         writeln!(out, "    {family}:<argument> ({ty})  {}", p.dim(doc))?;
     }
     match facts.env_iter() {

@@ -7,10 +7,11 @@
 use serde::Serialize;
 
 use crate::eval::{evaluate, Evaluation, Outcome};
-use crate::facts::{Catalogue, FactSet};
+use crate::facts::FactSet;
 use crate::intent::{normalize_program, Command};
 use crate::load::{Loaded, LoadedRule, Origin};
 use crate::model::{FactDecl, Rule, Severity, Status};
+use crate::schema::Catalogue;
 use crate::validate::{lint, Level, LintProblem};
 
 /// Loaded rules and records with their catalogue and validation results.
@@ -28,7 +29,7 @@ impl RuleSet {
     /// Loads and validates every origin.
     pub fn load(origins: &[Origin]) -> RuleSet {
         let loaded = Loaded::from_origins(origins);
-        let catalogue = Catalogue::from_loaded(&loaded);
+        let catalogue = Catalogue::from_decls(loaded.facts.iter().map(|f| &f.decl));
         let problems = lint(&loaded, &catalogue);
         RuleSet {
             loaded,

@@ -14,14 +14,14 @@ use thiserror::Error;
 use crate::analysis::code_tokens;
 use crate::article::FixList;
 use crate::corpus::Corpus;
-use crate::facts::{
-    split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
-};
 use crate::intent::normalize_flag;
 use crate::load::{Loaded, LoadedRule};
 use crate::model::{
     Action, CompareOp, Condition, Evidence, Expect, FactType, FactValue, KbArticle, Literal,
     ProbeRead, Rule, Severity, Status, Supports, Symptom, TestCase,
+};
+use crate::schema::{
+    split_family, template_refs, unknown_fact_help, Catalogue, COMMAND_PREFIX, ENV_PREFIX,
 };
 use crate::span::Location;
 use crate::version::VersionRange;
@@ -1145,7 +1145,7 @@ mod tests {
             loaded.add_text(format!("f{i}.ron"), Arc::from(*text));
         }
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let catalogue = Catalogue::from_loaded(&loaded);
+        let catalogue = Catalogue::from_decls(loaded.facts.iter().map(|f| &f.decl));
         lint(&loaded, &catalogue)
     }
 
