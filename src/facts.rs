@@ -14,7 +14,7 @@ use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{FactType, FactValue, Literal, OsFamily, ProbeRead};
+use crate::model::{FactType, FactValue, Literal, OsFamily, ProbeRead, ValueError};
 use crate::schema::{is_fact_name, split_family, unknown_fact_help, Catalogue, ENV_PREFIX};
 use crate::span::{Location, SourceFile};
 use crate::version::Version;
@@ -357,7 +357,7 @@ pub enum FactError {
         /// The fact.
         name: String,
         /// Why the value does not fit.
-        reason: String,
+        reason: ValueError,
     },
     /// The snapshot file could not be read or parsed.
     #[error("{at}: {reason}")]

@@ -12,6 +12,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::version::{Version, VersionRange};
 
+/// A value in a data file that does not parse into its type. Serde reports it at the value's
+/// location, so an invalid rule never exists as a value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Not `YYYY-MM-DD`.
+    #[error("`{0}` is not a date: expected YYYY-MM-DD, e.g. 2002-08-06")]
+    Date(String),
+    /// Not lowercase letters, digits, `-` and `.`.
+    #[error("rule id {0:?} must be lowercase letters, digits, `-` and `.`, starting with a letter or digit")]
+    RuleId(String),
+    /// A regular expression that does not compile.
+    #[error("bad regular expression {pattern:?}: {reason}")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// The compiler's message.
+        reason: String,
+    },
+    /// A literal that is not a value of the fact's type.
+    #[error("{literal} is not a {ty}")]
+    WrongType {
+        /// The literal as written.
+        literal: String,
+        /// The type wanted.
+        ty: FactType,
+    },
+    /// Text that is not a version.
+    #[error(transparent)]
+    Version(#[from] crate::version::VersionError),
+}
+
 /// The file-format versions this kbguard reads.
 pub const SUPPORTED_SCHEMAS: &[u32] = &[1];
 
@@ -188,9 +219,9 @@ pub struct Date {
 }
 
 impl FromStr for Date {
-    type Err = String;
+    type Err = ValueError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{text}` is not a date: expected YYYY-MM-DD, e.g. 2002-08-06");
+        let bad = || ValueError::Date(text.to_string());
         let mut parts = text.split('-');
         let (Some(y), Some(m), Some(d), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -213,7 +244,7 @@ impl FromStr for Date {
 }
 
 impl TryFrom<String> for Date {
-    type Error = String;
+    type Error = ValueError;
     fn try_from(text: String) -> Result<Self, Self::Error> {
         text.parse()
     }
@@ -245,7 +276,7 @@ impl RuleId {
 }
 
 impl TryFrom<String> for RuleId {
-    type Error = String;
+    type Error = ValueError;
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let ok = text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && text
@@ -254,9 +285,7 @@ impl TryFrom<String> for RuleId {
         if ok {
             Ok(RuleId(text))
         } else {
-            Err(format!(
-                "rule id {text:?} must be lowercase letters, digits, `-` and `.`, starting with a letter or digit"
-            ))
+            Err(ValueError::RuleId(text))
         }
     }
 }
@@ -323,12 +352,15 @@ impl Pattern {
 }
 
 impl TryFrom<String> for Pattern {
-    type Error = String;
+    type Error = ValueError;
     fn try_from(source: String) -> Result<Self, Self::Error> {
         let regex = regex::RegexBuilder::new(&source)
             .size_limit(Pattern::SIZE_LIMIT)
             .build()
-            .map_err(|e| format!("bad regular expression {source:?}: {e}"))?;
+            .map_err(|e| ValueError::Pattern {
+                pattern: source.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Pattern { source, regex })
     }
 }
@@ -860,8 +892,11 @@ impl FactValue {
     }
 
     /// Converts a literal to a value of type `ty`, if it can be read as one.
-    pub fn coerce(literal: &Literal, ty: FactType) -> Result<FactValue, String> {
-        let wrong = || format!("{literal} is not a {ty}");
+    pub fn coerce(literal: &Literal, ty: FactType) -> Result<FactValue, ValueError> {
+        let wrong = || ValueError::WrongType {
+            literal: literal.to_string(),
+            ty,
+        };
         match (ty, literal) {
             (FactType::Bool, Literal::Bool(b)) => Ok(FactValue::Bool(*b)),
             (FactType::Bool, Literal::Str(s)) => match s.to_ascii_lowercase().as_str() {
@@ -876,10 +911,7 @@ impl FactValue {
             (FactType::Str, Literal::Str(s)) => Ok(FactValue::Str(s.clone())),
             (FactType::Str, Literal::Bool(b)) => Ok(FactValue::Str(b.to_string())),
             (FactType::Str, Literal::Int(i)) => Ok(FactValue::Str(i.to_string())),
-            (FactType::Version, Literal::Str(s)) => s
-                .parse()
-                .map(FactValue::Version)
-                .map_err(|e: crate::version::VersionError| e.to_string()),
+            (FactType::Version, Literal::Str(s)) => Ok(FactValue::Version(s.parse()?)),
             (FactType::Version, Literal::Int(i)) => i
                 .to_string()
                 .parse()
@@ -890,7 +922,7 @@ impl FactValue {
     }
 
     /// Parses command-line or snapshot text as a value of type `ty`.
-    pub fn parse(text: &str, ty: FactType) -> Result<FactValue, String> {
+    pub fn parse(text: &str, ty: FactType) -> Result<FactValue, ValueError> {
         FactValue::coerce(&Literal::Str(text.to_string()), ty)
     }
 }

@@ -81,6 +81,15 @@ pub enum ArchiveError {
         /// What is wrong.
         reason: String,
     },
+    /// An article file that cannot be read or is not an article.
+    #[error("{path}: {source}")]
+    #[diagnostic(code(kbguard::archive::article))]
+    Article {
+        /// The file.
+        path: String,
+        /// Why it is not an article.
+        source: article::ArticleError,
+    },
     /// The directory to import holds no articles.
     #[error("{0}: no readable KB articles (QNNNNNN.TXT files) found")]
     #[diagnostic(code(kbguard::archive::empty))]
@@ -242,16 +251,18 @@ fn article_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn read_article(path: &Path) -> Result<Article, String> {
-    let size = fs::metadata(path).map_err(|e| e.to_string())?.len();
+fn read_article(path: &Path) -> Result<Article, ArchiveError> {
+    let not_article = |source| ArchiveError::Article {
+        path: path.display().to_string(),
+        source,
+    };
+    let size = fs::metadata(path).map_err(io_err(path))?.len();
     if size > article::MAX_ARTICLE_BYTES as u64 {
-        return Err(
-            article::ArticleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX))
-                .to_string(),
-        );
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        return Err(not_article(article::ArticleError::TooLarge(size)));
     }
-    let bytes = fs::read(path).map_err(|e| e.to_string())?;
-    article::parse(&bytes).map_err(|e| e.to_string())
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    article::parse(&bytes).map_err(not_article)
 }
 
 fn words(tokens: &[Token]) -> String {
@@ -495,9 +506,14 @@ fn build_generation(
         .map(|(aid, path)| {
             let result = read_article(path);
             progress(Progress::Parsed(1));
-            let article = result.map_err(|reason| Skipped {
+            // The summary names the file beside the reason.
+            let article = result.map_err(|e| Skipped {
                 path: path.display().to_string(),
-                reason,
+                reason: match e {
+                    ArchiveError::Article { source, .. } => source.to_string(),
+                    ArchiveError::Io { reason, .. } => reason,
+                    other => other.to_string(),
+                },
             })?;
             writer.article(aid as u64, &article).map_err(|e| Skipped {
                 path: path.display().to_string(),
@@ -1088,10 +1104,10 @@ impl Weights for Archive {
 }
 
 /// Re-reads and parses an article's source file, for `kb show`.
-pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, String>> {
+pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, ArchiveError>> {
     let record = archive.table.find(id)?;
     let path = Path::new(&archive.meta.source).join(&record.relpath);
-    Some(read_article(&path).map_err(|e| format!("{}: {e}", path.display())))
+    Some(read_article(&path))
 }
 
 #[cfg(test)]

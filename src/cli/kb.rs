@@ -82,7 +82,7 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
                         archive.path.display()
                     ))
                 })?
-                .map_err(Failure)?;
+                .or_fail(ui)?;
             if json {
                 print_json(&parsed)?;
             } else {
