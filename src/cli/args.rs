@@ -46,9 +46,10 @@ pub(crate) struct RuleArgs {
         long,
         value_name = "DIR",
         env = "KBGUARD_CACHE_DIR",
+        value_parser = maybe_path,
         hide_short_help = true
     )]
-    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<MaybePath>,
     /// Go on when rule files fail to load or validate, with the rules that did load. Without
     /// it, kbguard fails closed: `check` and `run` exit 2 and `run` starts nothing.
     #[arg(long)]
@@ -97,8 +98,8 @@ impl FactArgs {
 pub(crate) struct IndexArgs {
     /// The archive index (default: the platform data directory, e.g.
     /// ~/.local/share/kbguard/index).
-    #[arg(long, value_name = "PATH", env = "KBGUARD_INDEX")]
-    pub(crate) index: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", env = "KBGUARD_INDEX", value_parser = maybe_path)]
+    pub(crate) index: Option<MaybePath>,
 }
 
 #[derive(Subcommand)]
@@ -293,9 +294,11 @@ pub(crate) struct LintArgs {
     pub(crate) with_defaults: bool,
     /// Also check every rule's evidence against the imported archive: quotes found in their
     /// articles, fixed bounds agreeing with the service-pack fix lists. `--archive=INDEX`
-    /// names the index (default: KBGUARD_INDEX, else the platform data directory).
+    /// names the index (else --index, KBGUARD_INDEX or the platform data directory).
     #[arg(long, value_name = "INDEX", num_args = 0..=1, require_equals = true)]
     pub(crate) archive: Option<Option<PathBuf>>,
+    #[command(flatten)]
+    pub(crate) index: IndexArgs,
 }
 
 /// `kbguard lookup`.
@@ -328,4 +331,26 @@ fn parse_shell(name: &str) -> Result<Shell, String> {
         let names: Vec<&str> = Shell::ALL.iter().map(|s| s.name()).collect();
         format!("unknown shell {name:?}; one of {}", names.join(", "))
     })
+}
+
+/// A path from a flag or its environment variable, where an empty variable means unset (as
+/// shells treat `VAR=`), not "a path with no name".
+#[derive(Clone, Debug)]
+pub(crate) struct MaybePath(Option<PathBuf>);
+
+impl MaybePath {
+    /// The path, unless it was empty.
+    pub(crate) fn path(opt: Option<&MaybePath>) -> Option<PathBuf> {
+        opt.and_then(|m| m.0.clone())
+    }
+}
+
+impl From<PathBuf> for MaybePath {
+    fn from(path: PathBuf) -> MaybePath {
+        MaybePath(Some(path))
+    }
+}
+
+fn maybe_path(text: &str) -> Result<MaybePath, String> {
+    Ok(MaybePath((!text.is_empty()).then(|| PathBuf::from(text))))
 }

@@ -19,7 +19,7 @@ use kbguard::validate::Level;
 use kbguard::{Origin, RuleSet};
 use serde::Serialize;
 
-use args::{Cli, Cmd, ColorChoice, IndexArgs, RuleArgs};
+use args::{Cli, Cmd, ColorChoice, IndexArgs, MaybePath, RuleArgs};
 
 /// Exit code for usage and rule-loading errors.
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -110,7 +110,7 @@ impl Ui {
     /// Loads the compiled rules for a preflight (`check`, `run`), through the rule cache
     /// unless `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
     fn load_for_preflight(&self, args: &RuleArgs) -> Result<CompiledRules, Failure> {
-        let dir = args.cache_dir.clone().or_else(kbguard::cache::default_dir);
+        let dir = MaybePath::path(args.cache_dir.as_ref()).or_else(kbguard::cache::default_dir);
         match dir.filter(|_| !args.no_cache) {
             Some(dir) => match kbguard::cache::load(&args.origins(), &dir) {
                 Served::Cached(rules) => Ok(rules),
@@ -142,9 +142,13 @@ fn fail_closed(args: &RuleArgs, set: RuleSet, failed: bool) -> Result<RuleSet, F
 }
 
 impl IndexArgs {
+    /// The index named by `--index` or KBGUARD_INDEX (empty counts as unset).
+    fn named(&self) -> Option<PathBuf> {
+        MaybePath::path(self.index.as_ref())
+    }
+
     fn path(&self) -> Result<PathBuf, Failure> {
-        self.index
-            .clone()
+        self.named()
             .or_else(archive::default_index_path)
             .ok_or_else(|| Failure("no data directory on this platform: give --index PATH".into()))
     }
@@ -159,7 +163,7 @@ impl IndexArgs {
     fn open(&self, ui: &Ui) -> Result<Option<Archive>, Failure> {
         match Archive::open(&self.path()?) {
             Ok(archive) => Ok(Some(archive)),
-            Err(archive::ArchiveError::Missing(_)) if self.index.is_none() => Ok(None),
+            Err(archive::ArchiveError::Missing(_)) if self.named().is_none() => Ok(None),
             Err(err) => Err(Failure::from_diagnostic(ui, &err)),
         }
     }

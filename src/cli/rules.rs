@@ -8,7 +8,7 @@ use kbguard::testing::run_tests;
 use kbguard::validate::{self, Level, LintCode};
 use kbguard::{facts, report};
 
-use super::args::{FactArgs, IndexArgs, LintArgs, RuleArgs};
+use super::args::{FactArgs, IndexArgs, LintArgs, MaybePath, RuleArgs};
 use super::{origins_for, print_json, Failure, OrFail, Ui};
 
 /// `kbguard facts`.
@@ -41,8 +41,14 @@ pub(crate) fn lint(ui: &Ui, a: LintArgs) -> Result<u8, Failure> {
     }
     let origins = origins_for(&a.rules, &a.paths, a.with_defaults);
     let (mut set, mut failed) = ui.load_rules(&origins, true);
-    if let Some(index) = a.archive {
-        let archive = IndexArgs { index }.open_required(ui)?;
+    if let Some(named) = a.archive {
+        let index = match named {
+            Some(path) => IndexArgs {
+                index: Some(MaybePath::from(path)),
+            },
+            None => a.index,
+        };
+        let archive = index.open_required(ui)?;
         let fix_lists = archive.fix_lists();
         let evidence = validate::ArchiveEvidence {
             corpus: &archive,

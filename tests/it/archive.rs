@@ -529,3 +529,15 @@ fn lint_archive_checks_quotes_and_fix_lists() {
             "Q999001: fixed in Widget Server 2.0 service pack 1, per Q999010",
         ));
 }
+
+#[test]
+fn an_empty_kbguard_index_counts_as_unset() {
+    let data = tempfile::tempdir().unwrap();
+    crate::common::kbguard_in(data.path())
+        .env("KBGUARD_INDEX", "")
+        .env("KBGUARD_CACHE_DIR", "")
+        .args(["lookup", "Reason: JET_errKeyDuplicate"])
+        .assert()
+        .success()
+        .stdout(contains("no archive index is loaded"));
+}
