@@ -25,9 +25,9 @@ for f in range(0, n, per_file):
             applies: (products: [(name: "exchange", versions: ">=5.5, <6")], os: [windows]),
             intent: Intent(program: "tool{i % 50}", flags: ["-mode{i % 7}"]),
             when: All([FactEquals("cluster.node", true), EnvUnset("GEN_VAR_{i}")]),
-            symptoms: [(message: "Generated failure {i} in module mod{i % 97}", codes: ["GEN{i}"])],
+            symptoms: [(message: "Generated failure {i} in module mod{i % 97}", codes: ["GEN{i}"], paraphrase: true)],
             workaround: (text: "Set GEN_VAR_{i} before running tool{i % 50}."),
-            tests: [(name: "triggered", command: ["tool{i % 50}", "-mode{i % 7}"], facts: {{"os.family": "windows", "product.exchange.version": "5.5", "cluster.node": true}}, env: {{}}, expect: Triggered)],
+            tests: [(name: "triggered", command: ["tool{i % 50}", "-mode{i % 7}"], facts: {{"os.family": "windows", "product.exchange.version": "5.5", "cluster.node": true}}, env: {{}}, expect: triggered)],
         ),''')
     with open(os.path.join(out, f"gen-{f // per_file:04d}.ron"), "w") as fh:
         fh.write("RuleFile(\n    schema: 1,\n    rules: [\n" + "\n".join(rules) + "\n    ],\n)\n")
