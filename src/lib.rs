@@ -11,6 +11,7 @@
 //! [`ruleset`] ties loading and validation together and runs a check; [`testing`] runs rule
 //! test cases; [`lookup`] matches error strings. The library never prints or exits.
 
+pub mod advisories;
 pub mod analysis;
 pub mod archive;
 pub mod article;
@@ -18,11 +19,13 @@ pub mod cache;
 pub mod child;
 pub mod cmdline;
 pub mod corpus;
+pub mod draft;
 pub mod eval;
 pub mod facts;
 pub mod intent;
 pub mod load;
 pub mod lookup;
+pub mod mentions;
 pub mod model;
 pub mod output;
 pub mod preflight;
@@ -58,12 +61,12 @@ mod layers {
         &["analysis", "article", "child", "span", "tri", "version"],
         &["model"],
         &["intent", "load", "schema"],
-        &["cmdline", "facts"],
+        &["cmdline", "facts", "mentions"],
         &["corpus", "eval", "products"],
-        &["validate"],
+        &["draft", "validate"],
         &["ruleset"],
         &["archive", "cache", "preflight", "testing"],
-        &["lookup"],
+        &["advisories", "lookup"],
         &["report"],
         &["output"],
     ];

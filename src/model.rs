@@ -496,6 +496,9 @@ pub enum Status {
     Retired,
     /// Replaced by the named rule; not evaluated.
     SupersededBy(RuleId),
+    /// Being written (`kbguard kb draft`): not evaluated, and its `TODO`s are warnings until
+    /// it is made active.
+    Draft,
 }
 
 /// Where a problem exists: products with version ranges, and OS families.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::advisories::{Advisories, Advisory};
 use crate::archive::Meta as ArchiveMeta;
 use crate::cmdline::Planned;
 use crate::eval::Evaluation;
@@ -20,28 +21,41 @@ use crate::report::describe_condition;
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
 use crate::version::Version;
 
-/// `check --json`: the verdict, the deciding command's report, and every command checked.
+/// `check --json`: the verdict, the deciding command's report, every command checked, and
+/// the archive advisories.
 #[derive(Debug, Serialize)]
 pub struct CheckOutput<'a> {
     /// The worst verdict of the commands.
     pub verdict: Verdict,
-    /// The exit code that verdict gives.
+    /// The exit code the check gives (the verdict's; 4 under `--strict` for an advisory that
+    /// applies).
     pub exit_code: u8,
     /// The report of the command that decides the verdict.
     pub report: Option<&'a CheckReport>,
     /// Every command the line or argv runs, checked.
     pub commands: &'a [CommandCheck],
+    /// Archive articles that say the command goes wrong; not curated, never blocking.
+    pub advisories: &'a [Advisory],
+    /// Why there are none, when the archive could not be asked (e.g. none imported).
+    pub advisories_note: Option<&'a str>,
 }
 
 impl<'a> CheckOutput<'a> {
-    /// The output for a preflight.
-    pub fn new(checked: &'a Preflight, allow_unknown: bool) -> CheckOutput<'a> {
+    /// The output for a preflight and its advisories.
+    pub fn new(
+        checked: &'a Preflight,
+        allow_unknown: bool,
+        advisories: &'a Advisories,
+        strict: bool,
+    ) -> CheckOutput<'a> {
         let verdict = checked.verdict(allow_unknown);
         CheckOutput {
             verdict,
-            exit_code: verdict.exit_code(),
+            exit_code: crate::advisories::exit_code(verdict, &advisories.list, strict),
             report: checked.deciding(allow_unknown).map(|c| &c.report),
             commands: &checked.commands,
+            advisories: &advisories.list,
+            advisories_note: advisories.note.as_deref(),
         }
     }
 }

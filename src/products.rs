@@ -169,6 +169,75 @@ pub fn host_products(facts: &FactSet) -> Vec<ProductQuery> {
 }
 
 /// `5.5.2653.23` → `5.5`.
+/// Operating systems, as articles name them, lower case.
+const OPERATING_SYSTEMS: &[&str] = &[
+    "ms-dos",
+    "disk operating system",
+    "windows 3.",
+    "windows for workgroups",
+    "windows 95",
+    "windows 98",
+    "windows me",
+    "windows millennium",
+    "windows nt",
+    "windows 2000",
+    "windows xp",
+    "windows server 2003",
+    "windows ce",
+    "os/2",
+    "macintosh",
+    "mac os",
+];
+
+/// Whether an "applies to" entry is an operating system itself ("Microsoft Windows NT Server
+/// 4.0", "MS-DOS 6.22"), not a product that runs on one ("Exchange Server 5.5 for Windows NT").
+pub fn is_operating_system(entry: &str) -> bool {
+    let lower = entry.to_lowercase();
+    OPERATING_SYSTEMS.iter().any(|os| {
+        lower.find(os).is_some_and(|at| {
+            let before = lower[..at].trim();
+            before.is_empty() || before == "microsoft"
+        })
+    })
+}
+
+/// Whether an article applies to the host its facts describe: `Some(true)` when it names one of
+/// the host's products (as [`host_products`] reads them); `Some(false)` when the host is
+/// Windows and the article names only other operating systems (an MS-DOS article on a Windows
+/// 2000 host), or names a product the host runs in another version;
+/// `None` when the facts cannot say.
+pub fn applies_to_host(products: &str, versions: &str, host: &FactSet) -> Option<bool> {
+    let asked = host_products(host);
+    if asked.iter().any(|q| q.matches(products, versions)) {
+        return Some(true);
+    }
+    let entries: Vec<&str> = products.lines().filter(|l| !l.trim().is_empty()).collect();
+    // On Windows the host's version tells its system from MS-DOS, Windows 95 or NT 3.51. On
+    // another system kbguard checks a command for a Windows host it knows nothing of, and
+    // judges no article by operating system.
+    let only_os = !entries.is_empty() && entries.iter().all(|e| is_operating_system(e));
+    let windows = host
+        .get("os.family")
+        .is_some_and(|f| f.value.to_string() == "windows");
+    if only_os && windows {
+        return Some(false);
+    }
+    // Operating systems were judged above, where only they are named.
+    let other_version = asked.iter().any(|q| {
+        q.version.is_some()
+            && !is_operating_system(&q.to_string())
+            && ProductQuery {
+                version: None,
+                ..q.clone()
+            }
+            .matches(products, versions)
+    });
+    if other_version {
+        return Some(false);
+    }
+    None
+}
+
 fn major_minor(version: &str) -> String {
     version.split('.').take(2).collect::<Vec<_>>().join(".")
 }
@@ -203,5 +272,47 @@ mod tests {
             article_products(&[], " Microsoft Exchange "),
             "Microsoft Exchange"
         );
+    }
+
+    #[test]
+    fn articles_are_judged_against_the_hosts_system_and_products() {
+        use crate::facts::{Fact, FactSource};
+        let host = |sets: &[(&str, FactValue)]| {
+            let mut f = FactSet::remote();
+            for (n, v) in sets {
+                f.insert(
+                    n,
+                    Fact {
+                        value: v.clone(),
+                        source: FactSource::CommandLine,
+                    },
+                );
+            }
+            f
+        };
+        let w2k = host(&[
+            ("os.family", FactValue::Str("windows".into())),
+            ("os.version", FactValue::Version("5.0".parse().unwrap())),
+        ]);
+        let dos = "Microsoft MS-DOS operating system 6.22";
+        assert_eq!(applies_to_host(dos, "6.22", &w2k), Some(false));
+        assert_eq!(
+            applies_to_host("Microsoft Windows 2000 Server", "", &w2k),
+            Some(true)
+        );
+        // A product on the system is not the system; the facts cannot judge it.
+        assert_eq!(applies_to_host(EXCHANGE, "5.5", &w2k), None);
+        // Nothing known about the host: nothing judged.
+        assert_eq!(applies_to_host(dos, "6.22", &FactSet::remote()), None);
+        // A product the host runs, in another version.
+        let ex4 = host(&[(
+            "product.exchange.version",
+            FactValue::Version("4.0.837".parse().unwrap()),
+        )]);
+        assert_eq!(applies_to_host(EXCHANGE, "5.5", &ex4), Some(false));
+        assert!(is_operating_system("Microsoft Windows NT Server 4.0"));
+        assert!(!is_operating_system(
+            "Microsoft Exchange Server 5.5 for Windows NT"
+        ));
     }
 }

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
 
+use crate::advisories::Advisories;
 use crate::eval::{Evaluation, Outcome, Trace};
 use crate::facts::{describe_probe, FactSet};
 use crate::lookup::{Hit, Snippet};
@@ -364,6 +365,7 @@ pub fn write_rules(out: &mut dyn Write, p: Paint, set: &RuleSet) -> io::Result<(
             crate::model::Status::Active => String::new(),
             crate::model::Status::Retired => " (retired)".into(),
             crate::model::Status::SupersededBy(id) => format!(" (superseded by {id})"),
+            crate::model::Status::Draft => " (draft)".into(),
         };
         writeln!(
             out,
@@ -558,6 +560,42 @@ pub fn write_lookup(
         }
         if let Some(w) = &hit.workaround {
             writeln!(out, "   workaround: {}", indent(w, "               "))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the archive advisories after a check: marked as not curated, each with why it
+/// matched, the sentence that says so, and the article's own remedy; or the note saying why
+/// there are none.
+pub fn write_advisories(out: &mut dyn Write, p: Paint, advisories: &Advisories) -> io::Result<()> {
+    if let Some(note) = &advisories.note {
+        writeln!(out, "{}", p.dim(&format!("note: {note}")))?;
+    }
+    if advisories.list.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "ARCHIVE ADVISORIES ({}): not curated, they do not block",
+            advisories.list.len()
+        ))
+    )?;
+    for a in &advisories.list {
+        let applies = match a.applies {
+            Some(true) => "applies to this host's products".to_string(),
+            Some(false) => "not for this host's products".to_string(),
+            None => "product not known: check it applies".to_string(),
+        };
+        writeln!(out, "  {} {}  ({applies})", p.bold(&a.id), a.title)?;
+        writeln!(out, "    why: {}", a.why)?;
+        if !a.sentence.is_empty() {
+            writeln!(out, "    {}", p.dim(&format!("\"{}\"", a.sentence)))?;
+        }
+        if !a.remedy.is_empty() {
+            writeln!(out, "    remedy: {}", a.remedy)?;
         }
     }
     Ok(())

@@ -84,6 +84,10 @@ pub enum LintKind {
     NoTests,
     /// A symptom code that no query can match: it has no word in it.
     UnmatchableCode,
+    /// A `TODO` left in a draft rule.
+    DraftTodo,
+    /// A `TODO` left in a rule that is not a draft.
+    TodoInActiveRule,
     /// A rule's symptom message that its article's record does not hold word for word.
     SymptomNotInRecord,
     /// A `command.<name>` fact no intent argument binds.
@@ -160,6 +164,10 @@ pub enum LintCode {
     FixListDisagrees,
     /// A symptom code with no word in it, which no lookup query can match (multi-word codes match as phrases).
     UnmatchableCode,
+    /// A TODO left in a draft rule: a decision still to make before the rule is made active.
+    DraftTodo,
+    /// A TODO left in a rule that is not a draft (status active, retired or superseded).
+    TodoInActiveRule,
     /// A rule's symptom message that the record of the article it cites does not hold word for word: the record is the source, the rule's copy must equal it.
     SymptomNotInRecord,
 }
@@ -191,6 +199,8 @@ impl LintCode {
         LintCode::FixListDisagrees,
         LintCode::UnmatchableCode,
         LintCode::SymptomNotInRecord,
+        LintCode::DraftTodo,
+        LintCode::TodoInActiveRule,
     ];
 
     /// The code as written (`unknown-fact`).
@@ -219,6 +229,8 @@ impl LintCode {
             LintCode::ArticleNotInArchive => "article-not-in-archive",
             LintCode::FixListDisagrees => "fix-list-disagrees",
             LintCode::UnmatchableCode => "unmatchable-code",
+            LintCode::DraftTodo => "draft-todo",
+            LintCode::TodoInActiveRule => "todo-in-active-rule",
             LintCode::SymptomNotInRecord => "symptom-not-in-record",
         }
     }
@@ -248,6 +260,8 @@ impl LintCode {
             LintCode::QuoteNotFound => "An evidence quote that its article does not contain (lint --archive).",
             LintCode::ArticleNotInArchive => "A cited or quoted article the imported archive does not hold (lint --archive).",
             LintCode::FixListDisagrees => "A fixed bound that disagrees with the service-pack fix list naming the article (lint --archive).",
+            LintCode::DraftTodo => "A TODO left in a draft rule: a decision still to make before the rule is made active.",
+            LintCode::TodoInActiveRule => "A TODO left in a rule that is not a draft: finish it, or set status: draft.",
             LintCode::UnmatchableCode => "A symptom code with no word in it, which no lookup query can match (multi-word codes match as phrases).",
             LintCode::SymptomNotInRecord => "A rule's symptom message that the record of the article it cites does not hold word for word: the record is the source, the rule's copy must equal it.",
         }
@@ -261,7 +275,8 @@ impl LintCode {
             | LintCode::NoEvidence
             | LintCode::UnbackedClaim
             | LintCode::NoDocumentedFix
-            | LintCode::FixListDisagrees => Level::Warning,
+            | LintCode::FixListDisagrees
+            | LintCode::DraftTodo => Level::Warning,
             _ => Level::Error,
         }
     }
@@ -305,6 +320,8 @@ impl LintKind {
             LintKind::ArticleNotInArchive => LintCode::ArticleNotInArchive,
             LintKind::FixListDisagrees => LintCode::FixListDisagrees,
             LintKind::UnmatchableCode => LintCode::UnmatchableCode,
+            LintKind::DraftTodo => LintCode::DraftTodo,
+            LintKind::TodoInActiveRule => LintCode::TodoInActiveRule,
             LintKind::SymptomNotInRecord => LintCode::SymptomNotInRecord,
         }
     }
@@ -392,6 +409,44 @@ impl Linter<'_> {
                         .join(" || ")
                 )),
             );
+        }
+    }
+
+    /// `TODO`s in the rule's text: warnings in a draft, errors anywhere else.
+    fn check_todos(&mut self, rule: &LoadedRule) {
+        let file = &self.loaded.files[rule.file];
+        let Some(text) = file.text.get(rule.offset..rule.end) else {
+            return;
+        };
+        let todos: Vec<usize> = text
+            .match_indices("TODO")
+            .map(|(i, _)| rule.offset + i)
+            .collect();
+        let Some(&first) = todos.first() else {
+            return;
+        };
+        if rule.rule.status == Status::Draft {
+            self.report(
+                LintKind::DraftTodo,
+                rule.file,
+                first,
+                format!(
+                    "draft rule {} has {} TODO(s) to decide",
+                    rule.rule.id,
+                    todos.len()
+                ),
+                None,
+            );
+        } else {
+            for at in todos {
+                self.report(
+                    LintKind::TodoInActiveRule,
+                    rule.file,
+                    at,
+                    format!("rule {} is not a draft but has a TODO", rule.rule.id),
+                    Some("decide it, or set `status: draft` until it is decided".into()),
+                );
+            }
         }
     }
 
@@ -741,6 +796,7 @@ impl Linter<'_> {
         }
         self.check_codes(rule.file, rule.offset..rule.end, &r.symptoms);
         self.check_symptom_copies(rule);
+        self.check_todos(rule);
         if r.tests.is_empty() {
             self.report(
                 LintKind::NoTests,

@@ -4,8 +4,9 @@
 //! (`gen-<time>-<pid>/`) and a `CURRENT` file naming the live one. An import builds a new
 //! generation beside the old, marks it complete, then replaces `CURRENT` by an atomic rename;
 //! an import that dies at any point leaves `CURRENT` and its generation untouched. A generation
-//! holds a tantivy index (candidate retrieval) and `table.bin` (article ids, titles, messages
-//! and their token weights, for re-ranking and display).
+//! holds a tantivy index (candidate retrieval), `table.bin` (article ids, titles, messages
+//! and their token weights, for re-ranking and display), the service-pack fix lists, and the
+//! command index (`commands.idx`/`.dat`: which articles say running a program goes wrong).
 
 use std::collections::HashMap;
 use std::fs;
@@ -31,12 +32,15 @@ use thiserror::Error;
 
 use crate::article::{self, Article, FixList, QuotedMessage};
 
+mod commands;
 mod table;
 use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
 };
 pub use crate::corpus::{ArticleRecord, Corpus, MessageView, TITLE_SECTION};
+use crate::mentions::{self, Mention};
 use crate::products;
+pub use commands::{CommandEntry, Commands};
 pub use table::Table;
 use table::TableWriter;
 
@@ -283,6 +287,10 @@ struct Prepared {
     messages: Vec<(String, String, Vec<Token>)>,
     /// The service-pack fix lists it is.
     fix_lists: Vec<FixList>,
+    /// The programs it says go wrong.
+    mentions: Vec<Mention>,
+    /// The start of its remedy, for advisories.
+    remedy: String,
 }
 
 /// The tantivy side of a generation being written.
@@ -589,6 +597,7 @@ fn build_generation(
     })?;
     write_durably(&generation.join(TABLE), &bytes)?;
     write_fix_lists(generation, &prepared)?;
+    write_commands(generation, &prepared)?;
     let mut by_product: HashMap<&str, usize> = HashMap::new();
     for p in &prepared {
         *by_product.entry(p.record.tag.as_str()).or_default() += 1;
@@ -638,6 +647,12 @@ fn write_fix_lists(generation: &Path, prepared: &[Prepared]) -> Result<(), Archi
 /// article's words went to the index as it was read).
 fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
     let fix_lists = article::fix_lists(&a);
+    let mentions = mentions::extract(&a);
+    let remedy = if mentions.is_empty() {
+        String::new()
+    } else {
+        remedy(&a)
+    };
     // The title is matched like a message too: a description often says what a title says.
     let title = QuotedMessage {
         section: TITLE_SECTION.into(),
@@ -671,7 +686,55 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
         record,
         messages,
         fix_lists,
+        mentions,
+        remedy,
     }
+}
+
+/// An advisory's remedy is this many characters of the article's own.
+const MAX_REMEDY: usize = 300;
+
+/// The start of the article's RESOLUTION or WORKAROUND (else STATUS), whitespace collapsed.
+fn remedy(a: &Article) -> String {
+    let section = ["RESOLUTION", "WORKAROUND", "STATUS"]
+        .iter()
+        .find_map(|want| {
+            a.sections
+                .iter()
+                .find(|s| s.heading.to_ascii_uppercase().contains(want))
+        });
+    let Some(section) = section else {
+        return String::new();
+    };
+    let mut text = section
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some((cut, _)) = text.char_indices().nth(MAX_REMEDY) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The command index: each program's articles, in article order.
+fn write_commands(generation: &Path, prepared: &[Prepared]) -> Result<(), ArchiveError> {
+    let mut entries: std::collections::BTreeMap<String, Vec<CommandEntry>> =
+        std::collections::BTreeMap::new();
+    for p in prepared {
+        for m in &p.mentions {
+            entries
+                .entry(m.program.clone())
+                .or_default()
+                .push(CommandEntry {
+                    aid: u32::try_from(p.aid).unwrap_or(u32::MAX),
+                    mention: m.clone(),
+                    remedy: p.remedy.clone(),
+                });
+        }
+    }
+    commands::write(generation, entries)
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
@@ -799,37 +862,74 @@ const COMMON_WORD_DIVISOR: u64 = 10;
 /// A query is searched by words over fields on at most this many of its rarest words.
 const MAX_LEXICAL_TERMS: usize = 10;
 
+/// The live generation under `root`, as `CURRENT` names it.
+fn live_generation(root: &Path) -> Result<PathBuf, ArchiveError> {
+    let current = fs::read_to_string(root.join(CURRENT)).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ArchiveError::Missing(root.display().to_string())
+        } else {
+            io_err(root)(e)
+        }
+    })?;
+    Ok(root.join(current.trim()))
+}
+
+/// The table of a generation, memory-mapped: a lookup or check touches a few records of a
+/// table of tens of megabytes.
+fn open_table(path: &Path) -> Result<Table, ArchiveError> {
+    let corrupt = |reason: String| ArchiveError::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = tantivy::directory::MmapDirectory::open(path)
+        .map_err(|e| corrupt(e.to_string()))?
+        .open_read(Path::new(TABLE))
+        .map_err(|e| corrupt(e.to_string()))?
+        .read_bytes()
+        .map_err(io_err(path))?;
+    if bytes.starts_with(b"KBGTBL") && !bytes.starts_with(table::MAGIC) {
+        return Err(corrupt(
+            "built by another version of kbguard: import the archive again (kbguard kb import DIR)"
+                .into(),
+        ));
+    }
+    Table::from_bytes(bytes).ok_or_else(|| corrupt("table.bin is truncated or damaged".into()))
+}
+
+/// What a check needs of the archive for its advisories: the table (titles, products) and the
+/// command index, without opening the tantivy index.
+pub struct Advice {
+    /// The generation directory opened.
+    pub path: PathBuf,
+    /// Articles, by number.
+    pub table: Table,
+    /// Programs and the articles that say they go wrong.
+    pub commands: Commands,
+}
+
+impl Advice {
+    /// Opens the live generation under `root` for advisories.
+    pub fn open(root: &Path) -> Result<Advice, ArchiveError> {
+        let path = live_generation(root)?;
+        Ok(Advice {
+            table: open_table(&path)?,
+            commands: Commands::open(&path)?,
+            path,
+        })
+    }
+}
+
 impl Archive {
     /// Opens the live generation under `root`.
     pub fn open(root: &Path) -> Result<Archive, ArchiveError> {
-        let current = fs::read_to_string(root.join(CURRENT)).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ArchiveError::Missing(root.display().to_string())
-            } else {
-                io_err(root)(e)
-            }
-        })?;
-        let path = root.join(current.trim());
+        let path = live_generation(root)?;
         let corrupt = |reason: String| ArchiveError::Corrupt {
             path: path.display().to_string(),
             reason,
         };
         let meta: Meta = serde_json::from_slice(&fs::read(path.join(META)).map_err(io_err(&path))?)
             .map_err(|e| corrupt(e.to_string()))?;
-        // Mapped, not read: a lookup touches a few records of a table of tens of megabytes.
-        let bytes = tantivy::directory::MmapDirectory::open(&path)
-            .map_err(|e| corrupt(e.to_string()))?
-            .open_read(Path::new(TABLE))
-            .map_err(|e| corrupt(e.to_string()))?
-            .read_bytes()
-            .map_err(io_err(&path))?;
-        if bytes.starts_with(b"KBGTBL") && !bytes.starts_with(table::MAGIC) {
-            return Err(corrupt(
-                "built by another version of kbguard: import the archive again (kbguard kb import DIR)".into(),
-            ));
-        }
-        let table = Table::from_bytes(bytes)
-            .ok_or_else(|| corrupt("table.bin is truncated or damaged".into()))?;
+        let table = open_table(&path)?;
         let tantivy_dir = path.join("tantivy");
         let index = Index::open_in_dir(&tantivy_dir).map_err(tantivy_err(&tantivy_dir))?;
         let (_, fields) = schema();

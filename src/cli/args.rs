@@ -102,6 +102,19 @@ pub(crate) struct IndexArgs {
     pub(crate) index: Option<MaybePath>,
 }
 
+/// Archive advisories for `check` and `run`.
+#[derive(Args, Clone, Default)]
+pub(crate) struct AdvisoryArgs {
+    #[command(flatten)]
+    pub(crate) index: IndexArgs,
+    /// Do not list archive advisories.
+    #[arg(long)]
+    pub(crate) no_advisories: bool,
+    /// How many archive advisories per command at most.
+    #[arg(long, value_name = "N", default_value_t = kbguard::advisories::DEFAULT_LIMIT)]
+    pub(crate) advisory_limit: usize,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum KbCmd {
     /// Import a KB archive (a directory of QNNNNNN.TXT articles) into the index, replacing the
@@ -132,6 +145,17 @@ pub(crate) enum KbCmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Draft a rule and an article record from one archive article, for a person to finish:
+    /// writes OUT/rules/draft-QNNNNNN.ron and OUT/kb/QNNNNNN.ron (never over existing files).
+    Draft {
+        /// The article id, e.g. Q178311.
+        id: String,
+        #[command(flatten)]
+        index: IndexArgs,
+        /// Where to write the draft (default: the current directory).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
     },
     /// Show one article as parsed.
     Show {
@@ -234,6 +258,12 @@ pub(crate) struct CheckArgs {
     /// cmd on Windows, else $SHELL's, else sh).
     #[arg(long, value_name = "SHELL", value_parser = parse_shell, requires = "line")]
     pub(crate) shell: Option<Shell>,
+    #[command(flatten)]
+    pub(crate) advisories: AdvisoryArgs,
+    /// Treat an archive advisory for a product this host runs as a warning: exit 4 when
+    /// nothing else stops the command.
+    #[arg(long)]
+    pub(crate) strict: bool,
     /// The command, after `--`; without one only environment checks run.
     #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
@@ -256,6 +286,8 @@ pub(crate) struct RunArgs {
     /// re-check, and run if nothing blocks any more.
     #[arg(long)]
     pub(crate) apply_workarounds: bool,
+    #[command(flatten)]
+    pub(crate) advisories: AdvisoryArgs,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,

@@ -2,12 +2,16 @@
 
 use std::io;
 
+use kbguard::advisories::Advisories;
+use kbguard::archive::{Advice, ArchiveError};
 use kbguard::cmdline::{self, Shell};
 use kbguard::eval::evaluate;
 use kbguard::output::{CheckOutput, ExplainOutput};
-use kbguard::{facts, preflight, report, Command, Verdict};
+use kbguard::preflight::Preflight;
+use kbguard::ruleset::CompiledRules;
+use kbguard::{facts, preflight, report, Command, FactSet, Verdict};
 
-use super::args::{CheckArgs, ExplainArgs, RunArgs};
+use super::args::{AdvisoryArgs, CheckArgs, ExplainArgs, RunArgs};
 use super::{print_json, Failure, OrFail, Ui};
 
 /// `kbguard check`.
@@ -24,19 +28,40 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
     let set = ui.load_for_preflight(&a.rules)?;
     let host = facts::collect(&set.catalogue, &a.facts.options()).or_fail(ui)?;
     let checked = preflight::check(&set, &host, plans);
+    let advisories = advisories(&a.advisories, &set, &host, &checked);
+    let output = CheckOutput::new(&checked, a.allow_unknown, &advisories, a.strict);
     if a.json {
-        print_json(&CheckOutput::new(&checked, a.allow_unknown))?;
+        print_json(&output)?;
     } else {
-        report::write_preflight(
-            &mut io::stdout().lock(),
-            ui.out,
-            &set.catalogue,
-            &checked,
-            a.allow_unknown,
-        )
-        .ok();
+        let mut out = io::stdout().lock();
+        report::write_preflight(&mut out, ui.out, &set.catalogue, &checked, a.allow_unknown).ok();
+        report::write_advisories(&mut out, ui.out, &advisories).ok();
     }
-    Ok(checked.verdict(a.allow_unknown).exit_code())
+    Ok(output.exit_code)
+}
+
+/// The archive's advisories for what `checked` runs; a note instead when there is no archive
+/// to ask (they are information: a missing or damaged archive never stops a check).
+fn advisories(
+    args: &AdvisoryArgs,
+    set: &CompiledRules,
+    host: &FactSet,
+    checked: &Preflight,
+) -> Advisories {
+    if args.no_advisories {
+        return Advisories::default();
+    }
+    let root = match args.index.path() {
+        Ok(root) => root,
+        Err(Failure(why)) => return Advisories::none(why),
+    };
+    match Advice::open(&root) {
+        Ok(advice) => Advisories::for_preflight(&advice, set, host, checked, args.advisory_limit),
+        Err(ArchiveError::Missing(_)) => Advisories::none(
+            "no archive is imported: archive advisories are off (import one with `kbguard kb import DIR`)",
+        ),
+        Err(err) => Advisories::none(format!("archive advisories are off: {err}")),
+    }
 }
 
 /// `kbguard run`: check, then run the command only when nothing blocks (or `--force`).
@@ -71,8 +96,8 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
         .commands
         .iter()
         .any(|c| !c.report.findings().is_empty());
+    // Findings and advisories go to stderr: stdout belongs to the command.
     if verdict != Verdict::Clear || findings {
-        // Findings go to stderr: stdout belongs to the command.
         report::write_preflight(
             &mut io::stderr(),
             ui.err,
@@ -81,6 +106,10 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
             a.allow_unknown,
         )
         .ok();
+    }
+    let advisories = advisories(&a.advisories, &set, &host, &checked);
+    if !advisories.list.is_empty() {
+        report::write_advisories(&mut io::stderr(), ui.err, &advisories).ok();
     }
     if verdict != Verdict::Clear {
         if !a.force {

@@ -73,6 +73,44 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
             }
             Ok(u8::from(fixed.is_empty()))
         }
+        KbCmd::Draft { id, index, out } => {
+            let archive = index.open_required(ui)?;
+            let article = archive::show(&archive, &id)
+                .ok_or_else(|| {
+                    Failure(format!(
+                        "{id} is not in the archive index {}",
+                        archive.path.display()
+                    ))
+                })?
+                .or_fail(ui)?;
+            let set = RuleSet::load(&[Origin::Embedded]);
+            let today = archive::format_utc(now_secs());
+            let id = article.id.to_ascii_uppercase();
+            let existing = set
+                .loaded
+                .articles
+                .iter()
+                .map(|a| &a.article)
+                .find(|a| a.id.eq_ignore_ascii_case(&id));
+            let draft = kbguard::draft::draft(&article, existing, &set.catalogue, &today[..10]);
+            let rule = out.join("rules").join(format!("draft-{id}.ron"));
+            write_new(&rule, &draft.rule_file)?;
+            let record = match &draft.record {
+                Some(text) => {
+                    let path = out.join("kb").join(format!("{id}.ron"));
+                    write_new(&path, text)?;
+                    format!("and {}", path.display())
+                }
+                None => format!("(kbguard's record of {id} is its source)"),
+            };
+            println!(
+                "wrote {} (rule {}, status draft) {record}; finish each TODO, then `kbguard lint --with-defaults {}`",
+                rule.display(),
+                draft.rule_id,
+                out.display()
+            );
+            Ok(0)
+        }
         KbCmd::Show { id, index, json } => {
             let archive = index.open_required(ui)?;
             let parsed = archive::show(&archive, &id)
@@ -91,6 +129,33 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Writes a new file, creating its folder; an existing file is left alone and is an error.
+fn write_new(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let fail = |e: std::io::Error| Failure(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Failure(format!(
+                "{} exists: kbguard kb draft never writes over a file (move it, or give --out DIR)",
+                path.display()
+            )),
+            _ => fail(e),
+        })?;
+    file.write_all(text.as_bytes()).map_err(fail)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `kb stats`.

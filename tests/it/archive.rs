@@ -373,6 +373,191 @@ fn the_whole_archive_imports_and_answers_known_queries() {
         String::from_utf8(lookup_batch(index.path(), &queries)).unwrap(),
         String::from_utf8(lookup_batch(single.path(), &queries)).unwrap()
     );
+    // Issue 16: Q178311 stays the curated block of `isinteg -patch`, never an advisory, and its
+    // draft lints with warnings only.
+    let check = json_of(
+        &kbguard()
+            .args(["check", "--json", "--no-cache", "--index"])
+            .arg(index.path())
+            .args([
+                "--set",
+                "os.family=windows",
+                "--set",
+                "product.exchange.version=5.5.2653.23",
+            ])
+            .args(["--set", "cluster.node=true", "--", "isinteg", "-patch"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(check["verdict"], "blocked");
+    assert!(advisory_ids(&check).iter().all(|id| id != "Q178311"));
+    let draft = tempfile::tempdir().unwrap();
+    kbguard()
+        .args(["kb", "draft", "Q178311", "--index"])
+        .arg(index.path())
+        .arg("--out")
+        .arg(draft.path())
+        .assert()
+        .code(0);
+    kbguard()
+        .args(["lint", "--with-defaults"])
+        .arg(draft.path())
+        .assert()
+        .code(0)
+        .stderr(contains("warning[draft-todo]"));
+}
+
+fn advisory_ids(check: &serde_json::Value) -> Vec<String> {
+    check["advisories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 16: archive advisories in `check`: the same program with compatible switches, hosts'
+/// products judged, curated articles left to their rules, never blocking unless `--strict`.
+#[test]
+fn check_lists_archive_advisories_for_the_command() {
+    let index = tempfile::tempdir().unwrap();
+    import(&root().join("tests/fixtures/advisories"), index.path());
+    let check = |args: &[&str], code: i32| {
+        json_of(
+            &kbguard()
+                .args(["check", "--json", "--no-cache", "--index"])
+                .arg(index.path())
+                .args(args)
+                .assert()
+                .code(code)
+                .get_output()
+                .stdout,
+        )
+    };
+    // No host facts about products: both XCOPY /S articles, marked unknown; not the one
+    // about /D, another use of the program.
+    let plain = check(&["--", "xcopy", "/s", "a", "b"], 0);
+    let mut ids = advisory_ids(&plain);
+    ids.sort();
+    assert_eq!(ids, ["Q999020", "Q999021"], "{plain}");
+    for a in plain["advisories"].as_array().unwrap() {
+        assert_eq!(a["curated"], false);
+        assert!(a["why"].as_str().unwrap().contains("xcopy /s"), "{a}");
+        assert!(!a["remedy"].as_str().unwrap().is_empty(), "{a}");
+    }
+    // A Windows 2000 host: the MS-DOS article is not for it; the Windows 2000 one applies.
+    let host = ["--set", "os.family=windows", "--set", "os.version=5.0"];
+    let w2k: Vec<&str> = host
+        .iter()
+        .copied()
+        .chain(["--", "xcopy", "/s", "a", "b"])
+        .collect();
+    let on_2000 = check(&w2k, 0);
+    assert_eq!(advisory_ids(&on_2000), ["Q999021"], "{on_2000}");
+    assert_eq!(on_2000["advisories"][0]["applies"], true);
+    // --strict: an advisory for a product the host runs is a warning, exit 4.
+    let strict: Vec<&str> = ["--strict"]
+        .into_iter()
+        .chain(w2k.iter().copied())
+        .collect();
+    assert_eq!(check(&strict, 4)["exit_code"], 4);
+    // Through a wrapper too, and the human report says they are not curated.
+    kbguard()
+        .args(["check", "--no-cache", "--index"])
+        .arg(index.path())
+        .args(["--", "cmd", "/c", "xcopy /s a b"])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "ARCHIVE ADVISORIES (2): not curated, they do not block",
+        ))
+        .stdout(contains("Q999021"));
+    // A curated rule's article is its rule's, not an advisory.
+    let node = [
+        "--set",
+        "os.family=windows",
+        "--set",
+        "product.exchange.version=5.5.2653.23",
+        "--set",
+        "cluster.node=true",
+    ];
+    let isinteg: Vec<&str> = node
+        .into_iter()
+        .chain(["--", "isinteg", "-patch"])
+        .collect();
+    let curated = check(&isinteg, 1);
+    assert!(
+        !advisory_ids(&curated).contains(&"Q178311".to_string()),
+        "{curated}"
+    );
+    // No archive: said once, nothing else changes.
+    let home = tempfile::tempdir().unwrap();
+    let none = json_of(
+        &crate::common::kbguard_in(home.path())
+            .args(["check", "--json", "--no-cache", "--", "xcopy", "/s"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(none["advisories"], serde_json::json!([]));
+    assert!(none["advisories_note"]
+        .as_str()
+        .unwrap()
+        .contains("no archive is imported"));
+}
+
+/// Issue 16: `kb draft` writes a rule and a record that lint with warnings only; a TODO left
+/// in a rule made active is an error; an existing file is never overwritten.
+#[test]
+fn kb_draft_writes_a_skeleton_that_lints_with_warnings_only() {
+    let index = tempfile::tempdir().unwrap();
+    import(&root().join("tests/fixtures/advisories"), index.path());
+    let out = tempfile::tempdir().unwrap();
+    let draft = |code: i32| {
+        kbguard()
+            .args(["kb", "draft", "Q999021", "--index"])
+            .arg(index.path())
+            .arg("--out")
+            .arg(out.path())
+            .assert()
+            .code(code)
+    };
+    draft(0).stdout(contains("draft.q999021"));
+    let rule = fs::read_to_string(out.path().join("rules/draft-Q999021.ron")).unwrap();
+    assert!(rule.contains("status: draft"), "{rule}");
+    assert!(
+        rule.contains(r#"intent: Intent(program: "xcopy", flags: ["/s"])"#),
+        "{rule}"
+    );
+    assert!(rule.contains("TODO"), "{rule}");
+    assert!(out.path().join("kb/Q999021.ron").exists());
+    kbguard()
+        .arg("lint")
+        .arg(out.path())
+        .assert()
+        .code(0)
+        .stderr(contains("warning[draft-todo]"));
+    // Drafts are not evaluated and their cases are not run.
+    kbguard()
+        .args(["test", "--no-default-rules", "--rules"])
+        .arg(out.path())
+        .assert()
+        .code(0);
+    draft(2).stderr(contains("exists"));
+    fs::write(
+        out.path().join("rules/draft-Q999021.ron"),
+        rule.replace("status: draft", "status: active"),
+    )
+    .unwrap();
+    kbguard()
+        .arg("lint")
+        .arg(out.path())
+        .assert()
+        .code(1)
+        .stderr(contains("error[todo-in-active-rule]"));
 }
 
 /// Writes `n` articles that quote the same message (so their scores tie), with dates that tie
