@@ -234,14 +234,12 @@ fn evidence(entry: &CommandEntry, title: &str) -> f32 {
 
 fn why(matched: &str, in_title: bool, section: &str, kind: MentionKind) -> String {
     let place = match kind {
-        MentionKind::Failure if in_title => {
-            format!("its title and its {} name", section.to_lowercase())
-        }
-        MentionKind::Failure => format!("its {} names", section.to_lowercase()),
-        MentionKind::Title => "its title names".to_string(),
-        MentionKind::Hazard => format!("a warning in its {} names", section.to_lowercase()),
+        MentionKind::Failure if in_title => format!("its title and {section}"),
+        MentionKind::Failure => section.to_string(),
+        MentionKind::Title => "its title".to_string(),
+        MentionKind::Hazard => format!("a warning in {section}"),
     };
-    format!("{place} `{matched}`")
+    format!("`{matched}` is named in {place}")
 }
 
 #[cfg(test)]
