@@ -271,8 +271,28 @@ fn is_heading(line: &str, next: Option<&&str>) -> bool {
         })
 }
 
+/// The section name given to an article's text before its first heading (all of it, in an
+/// article with no headings).
+pub const LEAD: &str = "TEXT";
+
+/// A lead shorter than this many words is header residue (`3.50 3.51`, `WINDOWS`), not text.
+const MIN_LEAD_WORDS: usize = 8;
+
 fn parse_sections(body: &[&str]) -> Vec<Section> {
     let mut sections = Vec::new();
+    // The text before the first heading, after the "applies to" block and its rules: an
+    // article without headings is all lead.
+    let first_heading = (0..body.len())
+        .find(|&i| is_heading(body[i], body.get(i + 1)))
+        .unwrap_or(body.len());
+    let lead_start = body[..first_heading]
+        .iter()
+        .rposition(|l| l.trim_start().starts_with("-----"))
+        .map_or(0, |i| i + 1);
+    let lead = section(LEAD.to_string(), &body[lead_start..first_heading]);
+    if lead.text.split_whitespace().count() >= MIN_LEAD_WORDS {
+        sections.push(lead);
+    }
     let mut current: Option<(String, Vec<&str>)> = None;
     let mut i = 0;
     while i < body.len() {
@@ -496,6 +516,24 @@ Additional query words: frob
 ======================================================================
 Keywords          : kbwidget
 "#;
+
+    #[test]
+    fn an_article_without_headings_keeps_its_text() {
+        let text = "DOCUMENT:Q122857  06-FEB-2002  [winnt]\nTITLE   :RDISK /S and RDISK /S- Options\n\
+                    PRODUCT :Microsoft Windows NT\nPROD/VER::3.5,3.51,4.0\nOPER/SYS:\nKEYWORDS:\n\n\
+                    =====\n3.50 3.51 4.00\n\nWINDOWS\n\n----------\nThe information in this article \
+                    applies to:\n\n - Microsoft Windows NT Server versions 3.5, 3.51, 4.0\n----------\n\n\
+                    The RDISK utility has two command line options:\n\n  RDISK /S\n\n\
+                    Both options also overwrite the saved SAM._ and SECURITY._ files.\n";
+        let a = parse(text.as_bytes()).unwrap();
+        assert_eq!(a.sections.len(), 1, "{:?}", a.sections);
+        assert_eq!(a.sections[0].heading, LEAD);
+        assert!(a.sections[0].text.starts_with("The RDISK utility"), "{:?}", a.sections);
+        assert!(a.sections[0].text.ends_with("SECURITY._ files."));
+        // With headings, what stands before the first one is kept too, when it is text.
+        let sample = parse(SAMPLE.as_bytes()).unwrap();
+        assert!(sample.sections.iter().all(|s| s.heading != LEAD));
+    }
 
     #[test]
     fn parses_header_applies_to_sections_and_messages() {
