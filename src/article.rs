@@ -383,8 +383,16 @@ pub fn fix_lists(a: &Article) -> Vec<FixList> {
     let mut current = first;
     for section in &a.sections {
         for line in std::iter::once(section.heading.as_str()).chain(section.text.lines()) {
-            if let Some(sp) = heading
-                .captures(line.trim())
+            let first_word = line
+                .trim_start()
+                .split([' ', ':', '\t'])
+                .next()
+                .unwrap_or("");
+            // An entry whose title ends in "Service Pack 2" (`Q162396 ... Service Pack 2`) is a
+            // fix of the list, not a heading.
+            if let Some(sp) = (!is_article_id(first_word))
+                .then(|| heading.captures(line.trim()))
+                .flatten()
                 .and_then(|c| c.get(1)?.as_str().parse::<u32>().ok())
                 .filter(|sp| packs.contains(sp))
             {
@@ -528,7 +536,11 @@ Keywords          : kbwidget
         let a = parse(text.as_bytes()).unwrap();
         assert_eq!(a.sections.len(), 1, "{:?}", a.sections);
         assert_eq!(a.sections[0].heading, LEAD);
-        assert!(a.sections[0].text.starts_with("The RDISK utility"), "{:?}", a.sections);
+        assert!(
+            a.sections[0].text.starts_with("The RDISK utility"),
+            "{:?}",
+            a.sections
+        );
         assert!(a.sections[0].text.ends_with("SECURITY._ files."));
         // With headings, what stands before the first one is kept too, when it is text.
         let sample = parse(SAMPLE.as_bytes()).unwrap();
@@ -583,7 +595,8 @@ Keywords          : kbwidget
     fn fix_lists_are_read_from_their_titles_and_headings() {
         let text = "DOCUMENT:Q900001  01-JAN-2000  [widgets]\nTITLE   :WIDG: List of Bugs Fixed in Widget Server 2.0 SP 3, 4\n\
                     =====\nSUMMARY\n=======\n\nFixes below. See also:\n\n   Q900002 WIDG: List of Bugs Fixed in Widget Server 2.0 SP 5\n\n\
-                    Service Pack 4\n\n   Q100001: WIDG: One\n   Q100002 WIDG: Two\n\nService Pack 3\n\n   Q100003 WIDG: Three\n";
+                    Service Pack 4\n\n   Q100001: WIDG: One\n   Q100002 WIDG: Two\n   Q100004 Setup Fails After Applying Service Pack 3\n\n\
+                    Service Pack 3\n\n   Q100003 WIDG: Three\n";
         let a = parse(text.as_bytes()).unwrap();
         let lists = fix_lists(&a);
         let got: Vec<(u32, Vec<&str>)> = lists
@@ -596,7 +609,8 @@ Keywords          : kbwidget
             got,
             [
                 (3, vec!["Q900002", "Q100003"]),
-                (4, vec!["Q100001", "Q100002"])
+                // An entry whose title ends in a service pack is no heading.
+                (4, vec!["Q100001", "Q100002", "Q100004"])
             ]
         );
         assert_eq!(lists[0].product, "Widget Server 2.0");
