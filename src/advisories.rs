@@ -75,6 +75,9 @@ pub struct Advisories {
     pub list: Vec<Advisory>,
     /// Why the archive could not be asked (none imported, or it could not be read).
     pub note: Option<String>,
+    /// The archive generation asked, for decision records.
+    #[serde(skip)]
+    pub archive: Option<String>,
 }
 
 impl Advisories {
@@ -83,6 +86,7 @@ impl Advisories {
         Advisories {
             list: Vec::new(),
             note: Some(note.into()),
+            archive: None,
         }
     }
 
@@ -100,7 +104,13 @@ impl Advisories {
             .iter()
             .flat_map(|r| r.kb.iter().map(|k| k.id.clone()))
             .collect();
-        let mut out = Advisories::default();
+        let mut out = Advisories {
+            archive: advice
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            ..Advisories::default()
+        };
         for c in &checked.commands {
             let Some(command) = Command::parse(&c.planned.argv) else {
                 continue;

@@ -20,7 +20,9 @@ use crate::schema::{split_family, template_refs, COMMAND_PREFIX, ENV_PREFIX};
 use crate::tri::Tri;
 
 /// The outcome of evaluating one rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// The command, product or OS is not one the rule concerns.
@@ -93,6 +95,14 @@ impl Trace {
             for child in &self.children {
                 child.unknown_facts(out);
             }
+        }
+    }
+
+    /// Every fact name read anywhere in the trace.
+    pub fn read_facts(&self, out: &mut BTreeSet<String>) {
+        out.extend(self.facts.iter().map(|f| f.name.clone()));
+        for child in &self.children {
+            child.read_facts(out);
         }
     }
 

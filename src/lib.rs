@@ -30,6 +30,7 @@ pub mod model;
 pub mod output;
 pub mod preflight;
 pub mod products;
+pub mod record;
 pub mod report;
 pub mod ruleset;
 pub mod schema;
@@ -67,7 +68,7 @@ mod layers {
         &["ruleset"],
         &["archive", "cache", "preflight", "testing"],
         &["advisories", "lookup"],
-        &["report"],
+        &["record", "report"],
         &["output"],
     ];
 

@@ -14,6 +14,7 @@ use crate::facts::{describe_probe, FactSet};
 use crate::lookup::{Hit, Snippet};
 use crate::model::{Condition, Severity};
 use crate::preflight::{CommandCheck, Preflight};
+use crate::record::Replayed;
 use crate::ruleset::{CheckReport, RuleSet, Verdict};
 use crate::schema::{Catalogue, FACT_FAMILIES};
 use crate::testing::CaseResult;
@@ -223,6 +224,56 @@ pub fn write_planned(out: &mut dyn Write, c: &CommandCheck) -> io::Result<()> {
         writeln!(out, "  note: {note}")?;
     }
     Ok(())
+}
+
+/// Writes how replayed decisions compare with their records: each one, and for a changed one
+/// each rule whose outcome changed and what about the rule changed.
+pub fn write_replay(out: &mut dyn Write, p: Paint, results: &[Replayed]) -> io::Result<()> {
+    let outcome = |o: Option<Outcome>| match o {
+        None => "nothing",
+        Some(Outcome::Triggered) => "triggered",
+        Some(Outcome::Unknown) => "undecided",
+        Some(Outcome::Clear) => "clear",
+        Some(Outcome::NotApplicable) => "not applicable",
+    };
+    for r in results {
+        if !r.changed {
+            writeln!(
+                out,
+                "{} {} ({}): {}",
+                p.green("same"),
+                r.id,
+                r.command,
+                verdict_word(r.now)
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{} {} ({}): {} then, {} now",
+            p.red("CHANGED"),
+            r.id,
+            r.command,
+            verdict_word(r.recorded),
+            verdict_word(r.now)
+        )?;
+        for c in &r.changes {
+            writeln!(
+                out,
+                "    {}: {} then, {} now ({})",
+                p.bold(&c.rule),
+                outcome(c.then),
+                outcome(c.now),
+                c.because
+            )?;
+        }
+    }
+    let changed = results.iter().filter(|r| r.changed).count();
+    writeln!(
+        out,
+        "{} decisions replayed, {changed} changed",
+        results.len()
+    )
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

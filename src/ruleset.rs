@@ -149,7 +149,7 @@ pub struct CheckReport {
 }
 
 /// What a check means for the command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// No block rule triggered or undecided: the command may run.

@@ -213,6 +213,17 @@ pub(crate) enum Cmd {
     },
     /// Show how one rule evaluates: each predicate, its value, and each fact's source.
     Explain(ExplainArgs),
+    /// Re-check recorded decisions (`check --record`) against the rules loaded now, from their
+    /// recorded facts only; exit 1 when any decision changed.
+    Replay {
+        /// The record file.
+        file: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the articles and rules that describe an error message.
     Lookup(LookupArgs),
 }
@@ -260,6 +271,10 @@ pub(crate) struct CheckArgs {
     pub(crate) shell: Option<Shell>,
     #[command(flatten)]
     pub(crate) advisories: AdvisoryArgs,
+    /// Append this decision to FILE as one JSON line (docs/records.md); `kbguard replay FILE`
+    /// re-checks it later.
+    #[arg(long, value_name = "FILE", env = "KBGUARD_RECORD", value_parser = maybe_path)]
+    pub(crate) record: Option<MaybePath>,
     /// Treat an archive advisory for a product this host runs as a warning: exit 4 when
     /// nothing else stops the command.
     #[arg(long)]
@@ -288,6 +303,9 @@ pub(crate) struct RunArgs {
     pub(crate) apply_workarounds: bool,
     #[command(flatten)]
     pub(crate) advisories: AdvisoryArgs,
+    /// Append this decision, and the command's exit status, to FILE as one JSON line.
+    #[arg(long, value_name = "FILE", env = "KBGUARD_RECORD", value_parser = maybe_path)]
+    pub(crate) record: Option<MaybePath>,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,

@@ -11,16 +11,18 @@ use kbguard::preflight::Preflight;
 use kbguard::ruleset::CompiledRules;
 use kbguard::{facts, preflight, report, Command, FactSet, Verdict};
 
-use super::args::{AdvisoryArgs, CheckArgs, ExplainArgs, RunArgs};
+use std::path::Path;
+
+use kbguard::record;
+
+use super::args::{AdvisoryArgs, CheckArgs, ExplainArgs, MaybePath, RuleArgs, RunArgs};
 use super::{print_json, Failure, OrFail, Ui};
 
 /// `kbguard check`.
 pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
+    let shell = a.shell.unwrap_or_else(Shell::default_for_platform);
     let plans = match &a.line {
-        Some(text) => {
-            let shell = a.shell.unwrap_or_else(Shell::default_for_platform);
-            cmdline::plan_line(text, shell).map_err(|e| line_failure(text, &e))?
-        }
+        Some(text) => cmdline::plan_line(text, shell).map_err(|e| line_failure(text, &e))?,
         None => {
             cmdline::plan_argv(&a.command).map_err(|e| line_failure(&a.command.join(" "), &e))?
         }
@@ -37,7 +39,76 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
         report::write_preflight(&mut out, ui.out, &set.catalogue, &checked, a.allow_unknown).ok();
         report::write_advisories(&mut out, ui.out, &advisories).ok();
     }
+    if let Some(path) = MaybePath::path(a.record.as_ref()) {
+        let ctx = record::Context {
+            command: &a.command,
+            line: a.line.as_deref().map(|l| (l, shell)),
+            allow_unknown: a.allow_unknown,
+            archive: advisories.archive.clone(),
+            exit_code: output.exit_code,
+            now: now_secs(),
+        };
+        append_record(&path, &record::decision(&set, &host, &checked, &ctx));
+    }
     Ok(output.exit_code)
+}
+
+/// Appends a decision to a record file, one JSON line. A record that cannot be written is
+/// said on stderr; the decision stands.
+fn append_record(path: &Path, decision: &record::Decision) {
+    use std::io::Write as _;
+    let written = serde_json::to_string(decision)
+        .map_err(io::Error::other)
+        .and_then(|line| {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            // One write per line: records appended by several kbguards stay whole lines.
+            file.write_all(format!("{line}\n").as_bytes())
+        });
+    if let Err(err) = written {
+        eprintln!(
+            "kbguard: WARNING: cannot write the decision record to {}: {err}",
+            path.display()
+        );
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `kbguard replay FILE`: each recorded decision against the rules loaded now.
+pub(crate) fn replay(ui: &Ui, file: &Path, rules: &RuleArgs, json: bool) -> Result<u8, Failure> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    let set = ui.load_for_use(rules)?.compile();
+    let mut results = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let decision: record::Decision = serde_json::from_str(line).map_err(|e| {
+            Failure(format!(
+                "{}:{}: not a decision record: {e}",
+                file.display(),
+                n + 1
+            ))
+        })?;
+        let replayed = record::replay(&decision, &set)
+            .map_err(|e| Failure(format!("{}:{}: {e}", file.display(), n + 1)))?;
+        results.push(replayed);
+    }
+    if json {
+        print_json(&results)?;
+    } else {
+        report::write_replay(&mut io::stdout().lock(), ui.out, &results).ok();
+    }
+    Ok(u8::from(results.iter().any(|r| r.changed)))
 }
 
 /// The archive's advisories for what `checked` runs; a note instead when there is no archive
@@ -92,6 +163,21 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
         checked = applied.checked;
     }
     let verdict = checked.verdict(a.allow_unknown);
+    let record = |exit_status: Option<i32>| {
+        if let Some(path) = MaybePath::path(a.record.as_ref()) {
+            let ctx = record::Context {
+                command: argv,
+                line: None,
+                allow_unknown: a.allow_unknown,
+                archive: None,
+                exit_code: verdict.exit_code(),
+                now: now_secs(),
+            };
+            let mut decision = record::decision(&set, &host, &checked, &ctx);
+            decision.exit_status = exit_status;
+            append_record(&path, &decision);
+        }
+    };
     let findings = checked
         .commands
         .iter()
@@ -117,6 +203,7 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
                 "kbguard: not running {} (use --force to run it anyway)",
                 argv.join(" ")
             );
+            record(None);
             return Ok(verdict.exit_code());
         }
         eprintln!(
@@ -131,17 +218,19 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
         return Err(Failure("run needs a command after the assignments".into()));
     };
     child_env.extend(assignments);
-    match kbguard::child::run(argv, &child_env) {
-        Ok(status) => Ok(kbguard::child::exit_code(status)),
+    let code = match kbguard::child::run(argv, &child_env) {
+        Ok(status) => kbguard::child::exit_code(status),
         Err(err) => {
             eprintln!("kbguard: cannot start {program}: {err}");
-            Ok(if err.kind() == io::ErrorKind::NotFound {
+            if err.kind() == io::ErrorKind::NotFound {
                 127
             } else {
                 126
-            })
+            }
         }
-    }
+    };
+    record(Some(i32::from(code)));
+    Ok(code)
 }
 
 /// `kbguard explain`: one rule, predicate by predicate.

@@ -199,6 +199,7 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
             json,
         } => rules::test(&ui, &rules, &paths, with_defaults, json),
         Cmd::Lookup(a) => lookup::lookup(&ui, a),
+        Cmd::Replay { file, rules, json } => check::replay(&ui, &file, &rules, json),
         Cmd::Kb(kb) => kb::run(&ui, kb),
     }
 }

@@ -956,3 +956,111 @@ fn an_unreadable_line_is_a_usage_error_with_its_position() {
         .code(2)
         .stderr(contains("unknown shell"));
 }
+
+/// Issue 18: a recorded decision replays the same against unchanged rules (exit 0); after a
+/// rule's range is edited, replay reports it changed and names the rule (exit 1). Replay never
+/// probes this host: it reads the recorded facts only.
+#[test]
+fn recorded_decisions_replay_and_name_the_rule_that_changed_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir_all(&rules).unwrap();
+    let rule = |range: &str, revision: u32| {
+        format!(
+            r#"RuleFile(schema: 1, facts: [(name: "product.widget.version", type: version, doc: "d")], rules: [Rule(
+    id: "widget.tool-x", revision: {revision}, kb: [(id: "Q178311", date: "2002-08-06")], title: "t", severity: block,
+    reviewed: "2026-11-26", applies: (products: [(name: "widget", versions: "{range}")]),
+    intent: Intent(program: "tool", flags: ["-x"]),
+    symptoms: [(message: "m", paraphrase: true)], workaround: (text: "w"),
+    tests: [(name: "n", command: ["tool", "-x"], facts: {{"product.widget.version": "1.5"}}, expect: triggered)],
+)])"#
+        )
+    };
+    fs::write(rules.join("widget.ron"), rule(">=1.0, <2", 1)).unwrap();
+    let record = dir.path().join("decisions.jsonl");
+    kbguard()
+        .args(["check", "--no-cache", "--rules"])
+        .arg(&rules)
+        .arg("--record")
+        .arg(&record)
+        .args(["--set", "product.widget.version=1.5", "--", "tool", "-x"])
+        .assert()
+        .code(1);
+    // KBGUARD_RECORD names the file too, and a line is recorded with its shell.
+    kbguard()
+        .env("KBGUARD_RECORD", &record)
+        .args(["check", "--no-cache", "--rules"])
+        .arg(&rules)
+        .args(["--set", "product.widget.version=1.5"])
+        .args(["--line", "cd /tmp && tool -x", "--shell", "bash"])
+        .assert()
+        .code(1);
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["schema"], 1);
+    assert_eq!(lines[0]["verdict"], "blocked");
+    assert_eq!(lines[0]["findings"][0]["rule"], "widget.tool-x");
+    assert_eq!(lines[0]["facts"]["product.widget.version"]["value"], "1.5");
+    assert_eq!(
+        lines[0]["facts"]["product.widget.version"]["source"],
+        "--set"
+    );
+    assert_eq!(lines[1]["line"], "cd /tmp && tool -x");
+    assert_eq!(lines[1]["shell"], "bash");
+    let replay = || {
+        let mut cmd = kbguard();
+        cmd.arg("replay").arg(&record).arg("--rules").arg(&rules);
+        cmd
+    };
+    replay()
+        .assert()
+        .code(0)
+        .stdout(contains("2 decisions replayed, 0 changed"));
+    // The rule's range moves past the recorded version: both decisions change, and say why.
+    fs::write(rules.join("widget.ron"), rule(">=1.6, <2", 2)).unwrap();
+    replay()
+        .assert()
+        .code(1)
+        .stdout(contains("CHANGED"))
+        .stdout(contains(
+            "widget.tool-x: triggered then, nothing now (revision 1 → 2)",
+        ))
+        .stdout(contains("2 decisions replayed, 2 changed"));
+    let json = replay()
+        .arg("--json")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let results: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(results[0]["changes"][0]["because"], "revision 1 → 2");
+    // A line that is not a record is an error with its place.
+    fs::write(&record, "not json\n").unwrap();
+    replay()
+        .assert()
+        .code(2)
+        .stderr(contains("decisions.jsonl:1: not a decision record"));
+}
+
+/// Issue 18: `run --record` records the command's own exit status once it ends.
+#[cfg(unix)]
+#[test]
+fn run_records_the_commands_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("r.jsonl");
+    kbguard()
+        .args(["run", "--no-cache", "--record"])
+        .arg(&record)
+        .args(["--", "sh", "-c", "exit 7"])
+        .assert()
+        .code(7);
+    let line: serde_json::Value =
+        serde_json::from_str(fs::read_to_string(&record).unwrap().trim()).unwrap();
+    assert_eq!(line["exit_status"], 7);
+    assert_eq!(line["verdict"], "clear");
+}
