@@ -22,6 +22,7 @@ pub mod corpus;
 pub mod draft;
 pub mod eval;
 pub mod facts;
+pub mod hooks;
 pub mod intent;
 pub mod load;
 pub mod lookup;
@@ -59,7 +60,7 @@ mod layers {
 
     /// Modules by layer, lowest first. A module may use those in lower layers only.
     const LAYERS: &[&[&str]] = &[
-        &["analysis", "article", "child", "span", "tri", "version"],
+        &["analysis", "article", "child", "hooks", "span", "tri", "version"],
         &["model"],
         &["intent", "load", "schema"],
         &["cmdline", "facts", "mentions"],

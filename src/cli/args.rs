@@ -224,6 +224,14 @@ pub(crate) enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print a completion script for SHELL (bash, zsh, fish, powershell, elvish), generated
+    /// from this command line's definition.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print kbguard's man page (roff), generated from this command line's definition.
+    Man,
     /// Find the articles and rules that describe an error message.
     Lookup(LookupArgs),
 }

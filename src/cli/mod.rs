@@ -182,6 +182,14 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Writes generated text to stdout; a closed pipe is the reader's choice.
+fn print_bytes(text: &[u8]) -> Result<u8, Failure> {
+    match io::stdout().lock().write_all(text) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure(e.to_string())),
+        _ => Ok(0),
+    }
+}
+
 /// Runs the command line; the exit code, or the failure to print.
 pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
     let ui = Ui::new(cli.color);
@@ -200,6 +208,19 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
         } => rules::test(&ui, &rules, &paths, with_defaults, json),
         Cmd::Lookup(a) => lookup::lookup(&ui, a),
         Cmd::Replay { file, rules, json } => check::replay(&ui, &file, &rules, json),
+        Cmd::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kbguard", &mut text);
+            print_bytes(&text)
+        }
+        Cmd::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut text)
+                .map_err(|e| Failure(e.to_string()))?;
+            print_bytes(&text)
+        }
         Cmd::Kb(kb) => kb::run(&ui, kb),
     }
 }
