@@ -331,8 +331,14 @@ mod tests {
         let rc = "export EDITOR=vi\n";
         let once = install(rc, HookShell::Bash, "/opt/kb guard/kbguard");
         assert!(once.starts_with("export EDITOR=vi\n\n# >>> kbguard shell hook >>>\n"));
-        assert!(once.contains(r#"eval "$('/opt/kb guard/kbguard' init bash)""#), "{once}");
-        assert_eq!(install(&once, HookShell::Bash, "/opt/kb guard/kbguard"), once);
+        assert!(
+            once.contains(r#"eval "$('/opt/kb guard/kbguard' init bash)""#),
+            "{once}"
+        );
+        assert_eq!(
+            install(&once, HookShell::Bash, "/opt/kb guard/kbguard"),
+            once
+        );
         assert!(installed(&once));
         assert_eq!(uninstall(&once).trim_end(), rc.trim_end());
         assert!(!installed(&uninstall(&once)));
@@ -348,6 +354,9 @@ mod tests {
         assert!(init_script(HookShell::Fish, path).contains(r"set -l bin '/it\'s/kbguard'"));
         assert!(init_script(HookShell::PowerShell, path).contains("{ '/it''s/kbguard' }"));
         assert!(!init_script(HookShell::Zsh, path).contains("@KBGUARD@"));
-        assert_eq!(HookShell::from_name("/usr/bin/pwsh.exe"), Some(HookShell::PowerShell));
+        assert_eq!(
+            HookShell::from_name("/usr/bin/pwsh.exe"),
+            Some(HookShell::PowerShell)
+        );
     }
 }

@@ -60,7 +60,9 @@ mod layers {
 
     /// Modules by layer, lowest first. A module may use those in lower layers only.
     const LAYERS: &[&[&str]] = &[
-        &["analysis", "article", "child", "hooks", "span", "tri", "version"],
+        &[
+            "analysis", "article", "child", "hooks", "span", "tri", "version",
+        ],
         &["model"],
         &["intent", "load", "schema"],
         &["cmdline", "facts", "mentions"],
@@ -68,8 +70,8 @@ mod layers {
         &["draft", "validate"],
         &["ruleset"],
         &["archive", "cache", "preflight", "testing"],
-        &["advisories", "lookup"],
-        &["record", "report"],
+        &["advisories", "lookup", "record"],
+        &["report"],
         &["output"],
     ];
 

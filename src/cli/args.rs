@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kbguard::cmdline::Shell;
+use kbguard::hooks::HookShell;
 use kbguard::{FactOptions, Origin};
 
 /// kbguard: checks maintenance commands against known problems from knowledge-base articles.
@@ -100,6 +101,31 @@ pub(crate) struct IndexArgs {
     /// ~/.local/share/kbguard/index).
     #[arg(long, value_name = "PATH", env = "KBGUARD_INDEX", value_parser = maybe_path)]
     pub(crate) index: Option<MaybePath>,
+}
+
+/// `kbguard shell ...`.
+#[derive(Subcommand)]
+pub(crate) enum ShellCmd {
+    /// Add the hook to the shell's rc file (a marked block; again replaces it).
+    Install(ShellArgs),
+    /// Remove the hook's block from the shell's rc file.
+    Uninstall(ShellArgs),
+    /// Say whether the shell's rc file holds the hook.
+    Status(ShellArgs),
+}
+
+/// Which shell and rc file.
+#[derive(Args)]
+pub(crate) struct ShellArgs {
+    /// bash, zsh, fish or powershell (default: $SHELL's).
+    #[arg(value_parser = parse_hook_shell)]
+    pub(crate) shell: Option<HookShell>,
+    /// The rc file (default: the shell's, e.g. ~/.bashrc).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rc: Option<PathBuf>,
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// Archive advisories for `check` and `run`.
@@ -224,6 +250,16 @@ pub(crate) enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print the shell hook that checks each line before the shell runs it, to `eval` from
+    /// the shell's rc file: `eval "$(kbguard init bash)"`, `kbguard init fish | source`.
+    Init {
+        /// bash, zsh, fish or powershell.
+        #[arg(value_parser = parse_hook_shell)]
+        shell: HookShell,
+    },
+    /// Add, remove or show the hook's block in a shell's rc file.
+    #[command(subcommand)]
+    Shell(ShellCmd),
     /// Print a completion script for SHELL (bash, zsh, fish, powershell, elvish), generated
     /// from this command line's definition.
     Completions {
@@ -411,4 +447,12 @@ impl From<PathBuf> for MaybePath {
 
 fn maybe_path(text: &str) -> Result<MaybePath, String> {
     Ok(MaybePath((!text.is_empty()).then(|| PathBuf::from(text))))
+}
+
+/// A shell kbguard has a hook for.
+fn parse_hook_shell(name: &str) -> Result<HookShell, String> {
+    HookShell::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = HookShell::ALL.iter().map(|s| s.name()).collect();
+        format!("no hook for {name:?}; one of {}", names.join(", "))
+    })
 }

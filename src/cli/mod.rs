@@ -6,6 +6,7 @@ mod check;
 mod kb;
 mod lookup;
 mod rules;
+mod shell;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -182,6 +183,13 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
+/// This kbguard's path, for hooks to call it by (its name alone when the platform cannot say).
+fn self_path() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "kbguard".into())
+}
+
 /// Writes generated text to stdout; a closed pipe is the reader's choice.
 fn print_bytes(text: &[u8]) -> Result<u8, Failure> {
     match io::stdout().lock().write_all(text) {
@@ -208,6 +216,10 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
         } => rules::test(&ui, &rules, &paths, with_defaults, json),
         Cmd::Lookup(a) => lookup::lookup(&ui, a),
         Cmd::Replay { file, rules, json } => check::replay(&ui, &file, &rules, json),
+        Cmd::Init { shell } => {
+            print_bytes(kbguard::hooks::init_script(shell, &self_path()).as_bytes())
+        }
+        Cmd::Shell(cmd) => shell::run(cmd),
         Cmd::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();

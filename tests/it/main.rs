@@ -19,3 +19,5 @@ mod cli;
 mod common;
 mod library;
 mod properties;
+#[cfg(unix)]
+mod shells;
