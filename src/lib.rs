@@ -29,6 +29,7 @@ pub mod lookup;
 pub mod mentions;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod preflight;
 pub mod products;
 pub mod record;
@@ -72,7 +73,7 @@ mod layers {
         &["archive", "cache", "preflight", "testing"],
         &["advisories", "lookup", "record"],
         &["report"],
-        &["output"],
+        &["output", "pipeline"],
     ];
 
     fn layer(module: &str) -> Option<usize> {

@@ -236,6 +236,9 @@ pub(crate) enum Cmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the results as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Show how one rule evaluates: each predicate, its value, and each fact's source.
     Explain(ExplainArgs),
@@ -323,6 +326,9 @@ pub(crate) struct CheckArgs {
     /// nothing else stops the command.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Print the findings and advisories as SARIF 2.1.0 (for code-scanning dashboards).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) sarif: bool,
     /// The command, after `--`; without one only environment checks run.
     #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,

@@ -34,6 +34,8 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
     let output = CheckOutput::new(&checked, a.allow_unknown, &advisories, a.strict);
     if a.json {
         print_json(&output)?;
+    } else if a.sarif {
+        print_json(&kbguard::pipeline::sarif(&checked, &advisories))?;
     } else {
         let mut out = io::stdout().lock();
         report::write_preflight(&mut out, ui.out, &set.catalogue, &checked, a.allow_unknown).ok();

@@ -213,7 +213,8 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
             paths,
             with_defaults,
             json,
-        } => rules::test(&ui, &rules, &paths, with_defaults, json),
+            junit,
+        } => rules::test(&ui, &rules, &paths, with_defaults, json, junit.as_deref()),
         Cmd::Lookup(a) => lookup::lookup(&ui, a),
         Cmd::Replay { file, rules, json } => check::replay(&ui, &file, &rules, json),
         Cmd::Init { shell } => {

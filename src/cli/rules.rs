@@ -106,10 +106,16 @@ pub(crate) fn test(
     paths: &[PathBuf],
     with_defaults: bool,
     json: bool,
+    junit: Option<&std::path::Path>,
 ) -> Result<u8, Failure> {
     let origins = origins_for(rules, paths, with_defaults);
     let (set, failed) = ui.load_rules(&origins, false);
     let results = run_tests(&set);
+    if let Some(path) = junit {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        std::fs::write(path, kbguard::pipeline::junit(&results, &host))
+            .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+    }
     if json {
         print_json(&results)?;
     } else {

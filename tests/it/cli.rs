@@ -1064,3 +1064,166 @@ fn run_records_the_commands_exit_status() {
     assert_eq!(line["exit_status"], 7);
     assert_eq!(line["verdict"], "clear");
 }
+
+/// Whether a validator is installed; under CI it must be (`.ci/run` installs it).
+fn have(tool: &str, probe: &[&str]) -> bool {
+    let ok = std::process::Command::new(tool)
+        .args(probe)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none() || std::env::var_os("KBGUARD_SKIP_SHELLS").is_some(),
+            "CI must have {tool} {probe:?}"
+        );
+        eprintln!("skipping: {tool} {probe:?} is not available");
+    }
+    ok
+}
+
+/// Issue 18: `test --junit` writes JUnit XML that validates against the common JUnit schema,
+/// passing cases and failing ones alike.
+#[test]
+fn test_junit_output_validates_against_the_junit_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let passing = dir.path().join("pass.xml");
+    kbguard()
+        .arg("test")
+        .arg("--junit")
+        .arg(&passing)
+        .assert()
+        .code(0);
+    let failing = dir.path().join("fail.xml");
+    kbguard()
+        .args(["test", "--with-defaults"])
+        .arg(fixture("failing"))
+        .arg("--junit")
+        .arg(&failing)
+        .assert()
+        .code(1);
+    let fail_text = fs::read_to_string(&failing).unwrap();
+    assert!(
+        fail_text.contains("<failure type=\"outcome\""),
+        "{fail_text}"
+    );
+    if !have("xmllint", &["--version"]) {
+        return;
+    }
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas/junit-jenkins.xsd");
+    for file in [&passing, &failing] {
+        let out = std::process::Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&schema)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Issue 18: `check --sarif` validates against SARIF 2.1.0's schema, with blocks as errors and
+/// undecided rules as open results.
+#[test]
+fn check_sarif_output_validates_against_the_sarif_schema() {
+    let out = kbguard()
+        .args(["check", "--sarif", "--no-cache", "--facts"])
+        .arg(fixture("../../examples/exchange55-cluster-node.ron"))
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let log: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == RULE_ID && r["level"] == "error" && r["kind"] == "fail"));
+    if !have("python3", &["-c", "import jsonschema"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.sarif");
+    fs::write(&file, &out).unwrap();
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas/sarif-2.1.0-rtm.5.json");
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+        ])
+        .arg(&file)
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// Issue 18: completion scripts from the CLI definition load in their shells; the man page
+/// names every command.
+#[test]
+fn completions_load_and_the_man_page_names_the_commands() {
+    for (shell, load) in [
+        (
+            "bash",
+            "source <(\"$0\" completions bash) && complete -p kbguard",
+        ),
+        (
+            "zsh",
+            "autoload -U compinit && compinit -u && source <(\"$0\" completions zsh)",
+        ),
+        ("fish", "$argv[1] completions fish | source"),
+    ] {
+        let script = kbguard()
+            .args(["completions", shell])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        assert!(!script.is_empty(), "{shell}");
+        if std::process::Command::new(shell)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            continue;
+        }
+        let bin = assert_cmd::cargo::cargo_bin("kbguard");
+        let mut cmd = std::process::Command::new(shell);
+        cmd.args(["-c", load]).arg(&bin);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let man = kbguard()
+        .arg("man")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let man = String::from_utf8(man).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH kbguard"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    for command in ["check", "run", "lookup", "replay", "init", "completions"] {
+        assert!(man.contains(command), "{command}");
+    }
+}
