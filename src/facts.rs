@@ -405,14 +405,32 @@ pub fn read_snapshot(path: &Path) -> Result<(Snapshot, SourceFile), FactError> {
         at: name.clone(),
         reason: "not valid UTF-8 text".into(),
     })?;
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    parse_snapshot(&name, &text, json)
+}
+
+/// The facts of a snapshot given as text (an upload to `kbguard serve`): JSON or RON, typed
+/// against `catalogue`; `name` says where it came from in errors and sources.
+pub fn snapshot_facts(
+    catalogue: &Catalogue,
+    name: &str,
+    text: &str,
+    json: bool,
+) -> Result<FactSet, FactError> {
+    let (snapshot, file) = parse_snapshot(name, text, json)?;
+    snapshot_set(catalogue, &snapshot, &file)
+}
+
+/// Parses a snapshot's text.
+fn parse_snapshot(name: &str, text: &str, json: bool) -> Result<(Snapshot, SourceFile), FactError> {
+    let name = name.to_string();
     let file = SourceFile {
         name: name.clone(),
         text: text.into(),
     };
-    let parsed = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    {
+    let parsed = if json {
         serde_json::from_str(&file.text).map_err(|e| FactError::Snapshot {
             at: format!("{name}:{}:{}", e.line(), e.column()),
             reason: e.to_string(),
@@ -475,6 +493,15 @@ pub fn typed_value(
 
 fn from_snapshot(catalogue: &Catalogue, path: &Path) -> Result<FactSet, FactError> {
     let (snapshot, file) = read_snapshot(path)?;
+    snapshot_set(catalogue, &snapshot, &file)
+}
+
+/// A parsed snapshot's facts and environment, typed.
+fn snapshot_set(
+    catalogue: &Catalogue,
+    snapshot: &Snapshot,
+    file: &SourceFile,
+) -> Result<FactSet, FactError> {
     let source = FactSource::Snapshot(file.name.clone());
     let mut set = FactSet::remote();
     // os.family first: it decides how the environment is looked up.
@@ -494,8 +521,8 @@ fn from_snapshot(catalogue: &Catalogue, path: &Path) -> Result<FactSet, FactErro
             },
         );
     }
-    if let Some(env) = snapshot.env {
-        set.set_environment(env, source);
+    if let Some(env) = &snapshot.env {
+        set.set_environment(env.clone(), source);
     }
     Ok(set)
 }

@@ -36,6 +36,7 @@ pub mod record;
 pub mod report;
 pub mod ruleset;
 pub mod schema;
+pub mod serve;
 pub mod span;
 pub mod testing;
 pub mod tri;
@@ -74,6 +75,7 @@ mod layers {
         &["advisories", "lookup", "record"],
         &["report"],
         &["output", "pipeline"],
+        &["serve"],
     ];
 
     fn layer(module: &str) -> Option<usize> {

@@ -263,6 +263,17 @@ pub(crate) enum Cmd {
     /// Add, remove or show the hook's block in a shell's rc file.
     #[command(subcommand)]
     Shell(ShellCmd),
+    /// Serve the helpdesk's web page and JSON API (docs/serve.md): search, articles, checks of
+    /// a customer's snapshot. Binds loopback unless told otherwise; SIGTERM stops it gracefully.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8178")]
+        listen: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+    },
     /// Print a completion script for SHELL (bash, zsh, fish, powershell, elvish), generated
     /// from this command line's definition.
     Completions {

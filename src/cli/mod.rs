@@ -183,6 +183,64 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `kbguard serve`: until SIGTERM or Ctrl-C; requests already running finish.
+fn serve(ui: &Ui, listen: &str, rules: &RuleArgs, index: &IndexArgs) -> Result<u8, Failure> {
+    let set = ui.load_for_use(rules)?;
+    let root = index.path()?;
+    if archive::Archive::open(&root).is_err() {
+        eprintln!(
+            "kbguard: no archive index at {} yet: serving the built-in rules and records (a `kbguard kb import` there is picked up without a restart)",
+            root.display()
+        );
+    }
+    let app = std::sync::Arc::new(kbguard::serve::App::new(
+        set,
+        Some(root),
+        Box::new(|a: &kbguard::serve::Access| {
+            eprintln!("{} {} {} {:.1}ms", a.method, a.path, a.status, a.millis);
+        }),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(e.to_string()))?;
+    runtime
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            // The address bound (a port of 0 picks one), for people and for scripts.
+            eprintln!(
+                "kbguard: serving http://{}/ (SIGTERM or Ctrl-C stops it)",
+                listener.local_addr()?
+            );
+            kbguard::serve::run(app, listener, shutdown_signal()).await
+        })
+        .map_err(|e| Failure(format!("{listen}: {e}")))?;
+    eprintln!("kbguard: stopped");
+    Ok(0)
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
 /// This kbguard's path, for hooks to call it by (its name alone when the platform cannot say).
 fn self_path() -> String {
     std::env::current_exe()
@@ -221,6 +279,11 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
             print_bytes(kbguard::hooks::init_script(shell, &self_path()).as_bytes())
         }
         Cmd::Shell(cmd) => shell::run(cmd),
+        Cmd::Serve {
+            listen,
+            rules,
+            index,
+        } => serve(&ui, &listen, &rules, &index),
         Cmd::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();

@@ -19,5 +19,6 @@ mod cli;
 mod common;
 mod library;
 mod properties;
+mod serve;
 #[cfg(unix)]
 mod shells;
