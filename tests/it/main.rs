@@ -15,6 +15,8 @@
 mod archive;
 #[cfg(unix)]
 mod bad_input;
+#[cfg(unix)]
+mod browser;
 mod cli;
 mod common;
 mod library;
