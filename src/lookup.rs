@@ -322,6 +322,7 @@ pub struct Hit {
 }
 
 /// One curated symptom, prepared once for many queries.
+#[derive(Clone)]
 struct CuratedSymptom {
     id: String,
     title: String,
@@ -343,6 +344,7 @@ struct CuratedSymptom {
 
 /// The curated rules' and article records' symptoms, tokenised and weighed once so that a batch
 /// of queries does not redo it per query.
+#[derive(Clone)]
 pub struct Curated {
     symptoms: Vec<CuratedSymptom>,
 }
@@ -519,7 +521,7 @@ pub struct LookupOptions {
 /// Looks queries up in the curated rules and records and, when given, an archive.
 /// A curated rule ranks above an archive article that matches as well.
 pub struct Lookup<'a> {
-    curated: Curated,
+    curated: std::borrow::Cow<'a, Curated>,
     corpus: Option<&'a dyn Corpus>,
 }
 
@@ -531,7 +533,16 @@ impl<'a> Lookup<'a> {
             None => &Uniform,
         };
         Lookup {
-            curated: Curated::new(set, weights),
+            curated: std::borrow::Cow::Owned(Curated::new(set, weights)),
+            corpus,
+        }
+    }
+
+    /// Lookups over symptoms prepared once ([`Curated::new`] with `corpus`'s weights) for many
+    /// lookups, as a server keeps them per archive generation.
+    pub fn with_curated(curated: &'a Curated, corpus: Option<&'a dyn Corpus>) -> Lookup<'a> {
+        Lookup {
+            curated: std::borrow::Cow::Borrowed(curated),
             corpus,
         }
     }

@@ -27,9 +27,8 @@ use serde::Deserialize;
 use crate::advisories::{Advisories, DEFAULT_LIMIT};
 use crate::archive::{self, Advice, Archive, ArchiveError};
 use crate::cmdline::{self, Shell};
-use crate::corpus::Corpus;
 use crate::facts::{self, FactSet};
-use crate::lookup::{Hit, Lookup, LookupOptions};
+use crate::lookup::{Curated, Hit, Lookup, LookupOptions};
 use crate::output::{CheckOutput, LookupContext, LookupOutput};
 use crate::preflight;
 use crate::products::ProductQuery;
@@ -60,16 +59,19 @@ pub struct Access {
 pub struct App {
     rules: RuleSet,
     compiled: CompiledRules,
+    /// The curated symptoms prepared without an archive's weights.
+    curated: Curated,
     root: Option<PathBuf>,
     live: RwLock<Option<Arc<Generation>>>,
     log: Box<dyn Fn(&Access) + Send + Sync>,
 }
 
-/// One opened generation of the archive.
+/// One opened generation of the archive, with the curated symptoms prepared under its weights.
 struct Generation {
     name: String,
     archive: Archive,
     advice: Option<Advice>,
+    curated: Curated,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
     ) -> App {
         App {
             compiled: rules.compile(),
+            curated: Curated::new(&rules, &crate::analysis::Uniform),
             rules,
             root,
             live: RwLock::new(None),
@@ -101,10 +104,12 @@ impl App {
         }
         let archive = Archive::open(root).ok()?;
         let advice = Advice::open(root).ok();
+        let curated = Curated::new(&self.rules, &archive);
         let fresh = Arc::new(Generation {
             name,
             archive,
             advice,
+            curated,
         });
         if let Ok(mut live) = self.live.write() {
             *live = Some(Arc::clone(&fresh));
@@ -230,10 +235,14 @@ impl LookupParams {
 
 /// Ranks `query`: the hits, and the generation that answered.
 fn find(app: &App, query: &str, options: &LookupOptions) -> (Vec<Hit>, Option<String>) {
-    let generation = app.generation();
-    let corpus = generation.as_ref().map(|g| &g.archive as &dyn Corpus);
-    let hits = Lookup::new(&app.rules, corpus).find(query, options);
-    (hits, generation.map(|g| g.name.clone()))
+    let hits = match app.generation() {
+        Some(g) => {
+            let hits = Lookup::with_curated(&g.curated, Some(&g.archive)).find(query, options);
+            return (hits, Some(g.name.clone()));
+        }
+        None => Lookup::with_curated(&app.curated, None).find(query, options),
+    };
+    (hits, None)
 }
 
 async fn api_lookup(
