@@ -1158,15 +1158,121 @@ impl Corpus for Archive {
 /// Tantivy alone breaks ties by document address, which depends on how the import's threads
 /// happened to fill segments; this order does not, so the same archive gives the same
 /// candidates whatever the thread count.
-fn top_by_score_then_rank(limit: usize) -> impl Collector<Fruit = Ranked> {
-    TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
-        let ranks = segment
+fn top_by_score_then_rank(limit: usize) -> ScoreThenRank {
+    ScoreThenRank { limit }
+}
+
+/// The top documents by (score, rank key), exactly, reading a document's rank only when its
+/// score could still place it: below the lowest score kept, no rank can lift it.
+struct ScoreThenRank {
+    limit: usize,
+}
+
+/// A kept document, ordered by score, then rank.
+#[derive(Clone, Copy, Debug)]
+struct Kept {
+    score: f32,
+    rank: u64,
+    doc: tantivy::DocId,
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Kept) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Kept {}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Kept) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Kept) -> std::cmp::Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(self.rank.cmp(&other.rank))
+    }
+}
+
+/// [`ScoreThenRank`] within one segment: a min-heap of the best `limit`.
+struct ScoreThenRankSegment {
+    limit: usize,
+    segment: tantivy::SegmentOrdinal,
+    ranks: Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
+    kept: std::collections::BinaryHeap<std::cmp::Reverse<Kept>>,
+}
+
+impl Collector for ScoreThenRank {
+    type Fruit = Ranked;
+    type Child = ScoreThenRankSegment;
+
+    fn for_segment(
+        &self,
+        segment: tantivy::SegmentOrdinal,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<ScoreThenRankSegment> {
+        let ranks = reader
             .fast_fields()
             .u64("rank")
             .ok()
             .map(|c| c.first_or_default_col(0));
-        move |doc: tantivy::DocId, score: f32| (score, ranks.as_ref().map_or(0, |c| c.get_val(doc)))
-    })
+        Ok(ScoreThenRankSegment {
+            limit: self.limit,
+            segment,
+            ranks,
+            kept: std::collections::BinaryHeap::with_capacity(self.limit + 1),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Ranked>) -> tantivy::Result<Ranked> {
+        let mut all: Ranked = fruits.into_iter().flatten().collect();
+        all.sort_by(|a, b| b.0 .0.total_cmp(&a.0 .0).then(b.0 .1.cmp(&a.0 .1)));
+        all.truncate(self.limit);
+        Ok(all)
+    }
+}
+
+impl tantivy::collector::SegmentCollector for ScoreThenRankSegment {
+    type Fruit = Ranked;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
+        if self.limit == 0 {
+            return;
+        }
+        if self.kept.len() >= self.limit {
+            if let Some(std::cmp::Reverse(lowest)) = self.kept.peek() {
+                if score < lowest.score {
+                    return;
+                }
+            }
+        }
+        let rank = self.ranks.as_ref().map_or(0, |c| c.get_val(doc));
+        self.kept.push(std::cmp::Reverse(Kept { score, rank, doc }));
+        if self.kept.len() > self.limit {
+            self.kept.pop();
+        }
+    }
+
+    fn harvest(self) -> Ranked {
+        let segment = self.segment;
+        let mut out: Ranked = self
+            .kept
+            .into_iter()
+            .map(|std::cmp::Reverse(k)| {
+                ((k.score, k.rank), tantivy::DocAddress::new(segment, k.doc))
+            })
+            .collect();
+        out.sort_by(|a, b| b.0 .0.total_cmp(&a.0 .0).then(b.0 .1.cmp(&a.0 .1)));
+        out
+    }
 }
 
 /// What [`top_by_score_then_rank`] collects: (score, rank key) and the address.
