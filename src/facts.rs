@@ -375,14 +375,45 @@ pub enum FactError {
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     /// Free text: whose machine, when taken.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Facts by dotted name.
     #[serde(default)]
     pub facts: BTreeMap<String, Literal>,
     /// The whole environment; absent means unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
+    /// Some environment variables only: a value, or null for unset; the others unknown (what
+    /// `facts --save` takes: the variables the rules read).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_vars: BTreeMap<String, Option<String>>,
+    /// Where each fact came from on the collected host.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
+    /// Who, when and with what the snapshot was collected (`facts --save`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected: Option<SnapshotOrigin>,
+}
+
+impl Snapshot {
+    /// The snapshot as RON, written as `--facts` reads it (options bare, without `Some`).
+    pub fn to_ron(&self) -> Result<String, ron::Error> {
+        crate::load::ron_options().to_string_pretty(self, ron::ser::PrettyConfig::default())
+    }
+}
+
+/// Who, when and with what a snapshot was collected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotOrigin {
+    /// The host's name.
+    pub host: String,
+    /// When, UTC.
+    pub time: String,
+    /// The kbguard version that collected it.
+    pub kbguard: String,
+    /// The digest of the rules loaded (as decision records give it).
+    pub ruleset: String,
 }
 
 /// Where facts come from for one run.
@@ -522,7 +553,14 @@ fn snapshot_set(
         );
     }
     if let Some(env) = &snapshot.env {
-        set.set_environment(env.clone(), source);
+        set.set_environment(env.clone(), source.clone());
+    }
+    for (var, value) in &snapshot.env_vars {
+        let fact = value.as_ref().map(|v| Fact {
+            value: FactValue::Str(v.clone()),
+            source: source.clone(),
+        });
+        set.assign_env(var, fact);
     }
     Ok(set)
 }

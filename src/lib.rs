@@ -18,6 +18,7 @@ pub mod article;
 pub mod cache;
 pub mod child;
 pub mod cmdline;
+pub mod collect;
 pub mod corpus;
 pub mod draft;
 pub mod eval;
@@ -73,6 +74,7 @@ mod layers {
         &["ruleset"],
         &["archive", "cache", "preflight", "testing"],
         &["advisories", "lookup", "record"],
+        &["collect"],
         &["report"],
         &["output", "pipeline"],
         &["serve"],

@@ -248,8 +248,8 @@ impl Fnv {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since 1970.
-fn rfc3339(secs: u64) -> String {
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since 1970 (records and snapshots).
+pub(crate) fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rest = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm), for dates after 1970.

@@ -213,6 +213,10 @@ pub(crate) enum Cmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Write a snapshot of this host to FILE (RON for `.ron`, else JSON), in the format
+        /// `--facts` reads: for a helpdesk to evaluate it anywhere.
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
     },
     /// List the loaded rules.
     Rules {

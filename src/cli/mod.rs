@@ -263,7 +263,12 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
         Cmd::Check(a) => check::check(&ui, a),
         Cmd::Run(a) => check::run(&ui, a),
         Cmd::Explain(a) => check::explain(&ui, a),
-        Cmd::Facts { rules, facts, json } => rules::facts(&ui, &rules, &facts, json),
+        Cmd::Facts {
+            rules,
+            facts,
+            json,
+            save,
+        } => rules::facts(&ui, &rules, &facts, json, save.as_deref()),
         Cmd::Rules { rules, json } => rules::rules(&ui, &rules, json),
         Cmd::Lint(a) => rules::lint(&ui, a),
         Cmd::Test {

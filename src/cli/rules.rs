@@ -12,9 +12,39 @@ use super::args::{FactArgs, IndexArgs, LintArgs, MaybePath, RuleArgs};
 use super::{origins_for, print_json, Failure, OrFail, Ui};
 
 /// `kbguard facts`.
-pub(crate) fn facts(ui: &Ui, rules: &RuleArgs, args: &FactArgs, json: bool) -> Result<u8, Failure> {
+pub(crate) fn facts(
+    ui: &Ui,
+    rules: &RuleArgs,
+    args: &FactArgs,
+    json: bool,
+    save: Option<&std::path::Path>,
+) -> Result<u8, Failure> {
     let set = ui.load_for_use(rules)?;
     let host = facts::collect(&set.catalogue, &args.options()).or_fail(ui)?;
+    if let Some(path) = save {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let snapshot = kbguard::collect::snapshot(&set.compile(), &host, now);
+        let ron = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ron"));
+        let text = if ron {
+            snapshot.to_ron().map_err(|e| Failure(e.to_string()))?
+        } else {
+            serde_json::to_string_pretty(&snapshot).map_err(|e| Failure(e.to_string()))?
+        };
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+        println!(
+            "saved {} facts of {} to {} (evaluate it anywhere: kbguard check --facts {} -- COMMAND)",
+            snapshot.facts.len(),
+            snapshot.collected.as_ref().map_or("", |c| c.host.as_str()),
+            path.display(),
+            path.display()
+        );
+        return Ok(0);
+    }
     if json {
         print_json(&FactsOutput::new(&set, &host))?;
     } else {

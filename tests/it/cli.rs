@@ -1227,3 +1227,57 @@ fn completions_load_and_the_man_page_names_the_commands() {
         assert!(man.contains(command), "{command}");
     }
 }
+
+/// Issue 15 (the collector): `facts --save FILE` writes a snapshot in the format `--facts` reads
+/// (RON by extension, JSON otherwise) with every fact, the family facts the rules ask for, the
+/// variables the rules read (unset ones too), sources and who/when/what; a helpdesk's check on it
+/// decides as the host would.
+#[test]
+fn facts_save_writes_a_snapshot_a_helpdesk_can_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let ron = dir.path().join("host.ron");
+    kbguard()
+        .args(["facts", "--save"])
+        .arg(&ron)
+        .args([
+            "--set",
+            "os.family=windows",
+            "--set",
+            "product.exchange.version=5.5.2653.23",
+        ])
+        .args(["--set", "cluster.node=true"])
+        .assert()
+        .code(0)
+        .stdout(contains("kbguard check --facts"));
+    let text = fs::read_to_string(&ron).unwrap();
+    assert!(text.contains("\"_CLUSTER_NETWORK_NAME_\": None"), "{text}");
+    assert!(text.contains("collected: ("), "{text}");
+    assert!(text.contains("\"cluster.node\": \"--set\""), "{text}");
+    kbguard()
+        .args(["check", "--no-cache", "--facts"])
+        .arg(&ron)
+        .args(["--", "isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .stdout(contains("[Q178311] triggered"));
+    // This host as it is: family facts the rules ask for are read here (the process list).
+    let json = dir.path().join("host.json");
+    kbguard()
+        .args(["facts", "--save"])
+        .arg(&json)
+        .assert()
+        .code(0);
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        saved["facts"]["process.running:emsmta.exe"], false,
+        "{saved}"
+    );
+    assert!(saved["collected"]["ruleset"].as_str().unwrap().len() == 16);
+    kbguard()
+        .args(["check", "--no-cache", "--facts"])
+        .arg(&json)
+        .args(["--", "mtacheck"])
+        .assert()
+        .code(0);
+}
