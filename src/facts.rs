@@ -37,8 +37,26 @@ pub fn probe_family(family: &str, arg: &str) -> Option<FactValue> {
             i64::try_from(free).ok().map(FactValue::Int)
         }
         "process.running" => process_running(arg).map(FactValue::Bool),
+        "file.version" => pe_file_version(Path::new(arg)).ok().map(FactValue::Version),
         _ => None,
     }
+}
+
+/// The file version (`VS_FIXEDFILEINFO`'s) of a PE file, read from its version resource. The
+/// file is mapped read-only and only its headers and resource directory are read, so a large
+/// file costs no more than a small one; anything that is not such a file is an error.
+pub fn pe_file_version(path: &Path) -> Result<Version, String> {
+    let map = pelite::FileMap::open(path).map_err(|e| e.to_string())?;
+    let file = pelite::PeFile::from_bytes(map.as_ref()).map_err(|e| e.to_string())?;
+    let resources = file.resources().map_err(|e| e.to_string())?;
+    let info = resources.version_info().map_err(|e| e.to_string())?;
+    let fixed = info
+        .fixed()
+        .ok_or_else(|| "no fixed file version in its version resource".to_string())?;
+    let v = fixed.dwFileVersion;
+    format!("{}.{}.{}.{}", v.Major, v.Minor, v.Patch, v.Build)
+        .parse()
+        .map_err(|e: crate::version::VersionError| e.to_string())
 }
 
 fn process_running(program: &str) -> Option<bool> {
@@ -795,5 +813,32 @@ mod tests {
             Some(FactValue::Bool(false))
         );
         assert_eq!(probe_family("service.running", "MSExchangeIS"), None);
+    }
+
+    #[test]
+    fn file_versions_are_read_from_pe_version_resources() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // A 5 KB PE built from tests/fixtures/pe/isinteg.rc with binutils' windres, as and ld.
+        let exe = root.join("tests/fixtures/pe/isinteg.exe");
+        assert_eq!(
+            pe_file_version(&exe).unwrap(),
+            "5.5.2653.23".parse::<Version>().unwrap()
+        );
+        assert_eq!(
+            probe_family("file.version", &exe.display().to_string()),
+            Some(FactValue::Version("5.5.2653.23".parse().unwrap()))
+        );
+        // Not a PE, missing, a folder: unknown with a reason, never a panic.
+        let dir = tempfile::tempdir().unwrap();
+        let truncated = dir.path().join("cut.exe");
+        std::fs::write(&truncated, &std::fs::read(&exe).unwrap()[..300]).unwrap();
+        for bad in [
+            root.join("Cargo.toml"),
+            root.join("no-such.exe"),
+            root.join("src"),
+            truncated,
+        ] {
+            assert!(pe_file_version(&bad).is_err(), "{}", bad.display());
+        }
     }
 }

@@ -34,6 +34,7 @@ pub const BUILTIN_FACTS: &[(&str, FactType, &str)] = &[
 pub const FACT_FAMILIES: &[(&str, FactType, &str)] = &[
     ("file.exists", FactType::Bool, "Whether the path exists (a metadata lookup)."),
     ("file.size", FactType::Int, "Size of the file in bytes (a metadata lookup)."),
+    ("file.version", FactType::Version, "The file version in a PE file's version resource (an .exe or .dll, e.g. isinteg.exe), read by parsing the file: on any OS, so it also reads a file a customer sent."),
     ("volume.free", FactType::Int, "Bytes free for the user on the volume that holds the path. A snapshot may give it for a volume or folder (`volume.free:C:\\`): the longest one that contains the path counts."),
     ("process.running", FactType::Bool, "Whether a process with this program name is running (`.exe` and case ignored)."),
     ("service.running", FactType::Bool, "Whether the Windows service with this name is running. Not probed: give it from a snapshot or --set."),
