@@ -17,6 +17,7 @@ pub mod archive;
 pub mod article;
 pub mod cache;
 pub mod child;
+pub mod clock;
 pub mod cmdline;
 pub mod collect;
 pub mod corpus;
@@ -64,7 +65,7 @@ mod layers {
     /// Modules by layer, lowest first. A module may use those in lower layers only.
     const LAYERS: &[&[&str]] = &[
         &[
-            "analysis", "article", "child", "hooks", "span", "tri", "version",
+            "analysis", "article", "child", "clock", "hooks", "span", "tri", "version",
         ],
         &["model"],
         &["intent", "load", "schema"],

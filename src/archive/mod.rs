@@ -815,23 +815,8 @@ impl Weights for DfWeights<'_> {
 
 /// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_utc(secs: u64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm), valid for every date after 1970.
-    let days = (secs / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    let t = crate::clock::Utc::from_secs(secs);
+    format!("{} {:02}:{:02} UTC", t.date(), t.hour, t.minute)
 }
 
 /// An opened archive index.

@@ -48,7 +48,7 @@ pub(crate) fn check(ui: &Ui, a: CheckArgs) -> Result<u8, Failure> {
             allow_unknown: a.allow_unknown,
             archive: advisories.archive.clone(),
             exit_code: output.exit_code,
-            now: now_secs(),
+            now: kbguard::clock::now_secs(),
         };
         append_record(&path, &record::decision(&set, &host, &checked, &ctx));
     }
@@ -75,12 +75,6 @@ fn append_record(path: &Path, decision: &record::Decision) {
             path.display()
         );
     }
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `kbguard replay FILE`: each recorded decision against the rules loaded now.
@@ -173,7 +167,7 @@ pub(crate) fn run(ui: &Ui, a: RunArgs) -> Result<u8, Failure> {
                 allow_unknown: a.allow_unknown,
                 archive: None,
                 exit_code: verdict.exit_code(),
-                now: now_secs(),
+                now: kbguard::clock::now_secs(),
             };
             let mut decision = record::decision(&set, &host, &checked, &ctx);
             decision.exit_status = exit_status;

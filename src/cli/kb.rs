@@ -74,17 +74,9 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
             Ok(u8::from(fixed.is_empty()))
         }
         KbCmd::Draft { id, index, out } => {
-            let archive = index.open_required(ui)?;
-            let article = archive::show(&archive, &id)
-                .ok_or_else(|| {
-                    Failure(format!(
-                        "{id} is not in the archive index {}",
-                        archive.path.display()
-                    ))
-                })?
-                .or_fail(ui)?;
+            let article = show(ui, &index.open_required(ui)?, &id)?;
             let set = RuleSet::load(&[Origin::Embedded]);
-            let today = archive::format_utc(now_secs());
+            let today = kbguard::clock::Utc::from_secs(kbguard::clock::now_secs()).date();
             let id = article.id.to_ascii_uppercase();
             let existing = set
                 .loaded
@@ -92,7 +84,7 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
                 .iter()
                 .map(|a| &a.article)
                 .find(|a| a.id.eq_ignore_ascii_case(&id));
-            let draft = kbguard::draft::draft(&article, existing, &set.catalogue, &today[..10]);
+            let draft = kbguard::draft::draft(&article, existing, &set.catalogue, &today);
             let rule = out.join("rules").join(format!("draft-{id}.ron"));
             write_new(&rule, &draft.rule_file)?;
             let record = match &draft.record {
@@ -112,15 +104,7 @@ pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
             Ok(0)
         }
         KbCmd::Show { id, index, json } => {
-            let archive = index.open_required(ui)?;
-            let parsed = archive::show(&archive, &id)
-                .ok_or_else(|| {
-                    Failure(format!(
-                        "{id} is not in the archive index {}",
-                        archive.path.display()
-                    ))
-                })?
-                .or_fail(ui)?;
+            let parsed = show(ui, &index.open_required(ui)?, &id)?;
             if json {
                 print_json(&parsed)?;
             } else {
@@ -152,10 +136,16 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<(), Failure> {
     file.write_all(text.as_bytes()).map_err(fail)
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// One archive article, parsed again from its source file.
+fn show(ui: &Ui, archive: &Archive, id: &str) -> Result<kbguard::article::Article, Failure> {
+    archive::show(archive, id)
+        .ok_or_else(|| {
+            Failure(format!(
+                "{id} is not in the archive index {}",
+                archive.path.display()
+            ))
+        })?
+        .or_fail(ui)
 }
 
 /// `kb stats`.

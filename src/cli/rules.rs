@@ -22,10 +22,8 @@ pub(crate) fn facts(
     let set = ui.load_for_use(rules)?;
     let host = facts::collect(&set.catalogue, &args.options()).or_fail(ui)?;
     if let Some(path) = save {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let snapshot = kbguard::collect::snapshot(&set.compile(), &host, now);
+        let snapshot =
+            kbguard::collect::snapshot(&set.compile(), &host, kbguard::clock::now_secs());
         let ron = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("ron"));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::kbguard;
+use crate::common::{import, kbguard};
 use predicates::str::contains;
 
 fn root() -> &'static Path {
@@ -19,16 +19,6 @@ fn fixture_archive() -> PathBuf {
 
 fn json_of(output: &[u8]) -> serde_json::Value {
     serde_json::from_slice(output).expect("stdout is JSON")
-}
-
-fn import(archive: &Path, index: &Path) {
-    kbguard()
-        .args(["kb", "import"])
-        .arg(archive)
-        .arg("--index")
-        .arg(index)
-        .assert()
-        .code(0);
 }
 
 fn lookup_ids(index: &Path, query: &str) -> Vec<String> {

@@ -139,13 +139,7 @@ fn a_helpdesk_finds_the_article_and_checks_a_customer_snapshot_in_chromium() {
     }
     // The index: the fixture archive (Q178311 among it).
     let index = tempfile::tempdir().unwrap();
-    crate::common::kbguard()
-        .args(["kb", "import"])
-        .arg(root().join("tests/fixtures/advisories"))
-        .arg("--index")
-        .arg(index.path())
-        .assert()
-        .code(0);
+    crate::common::import(&root().join("tests/fixtures/advisories"), index.path());
     let mut server = Command::new(assert_cmd::cargo::cargo_bin("kbguard"))
         .args(["serve", "--listen", "127.0.0.1:0", "--index"])
         .arg(index.path())

@@ -39,6 +39,17 @@ pub fn kbguard_bounded() -> Command {
     cmd
 }
 
+/// Imports the KB archive under `archive` into the index `index`, which must succeed.
+pub fn import(archive: &Path, index: &Path) {
+    kbguard()
+        .args(["kb", "import"])
+        .arg(archive)
+        .arg("--index")
+        .arg(index)
+        .assert()
+        .code(0);
+}
+
 /// [`kbguard`] whose default index location points into `data_home`, so no archive is found
 /// there unless a test puts one.
 pub fn kbguard_in(data_home: &Path) -> Command {

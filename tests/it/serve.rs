@@ -11,8 +11,6 @@ use kbguard::serve::{router, App};
 use kbguard::{Origin, RuleSet};
 use tower::ServiceExt;
 
-use crate::common::kbguard;
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -20,13 +18,7 @@ fn root() -> &'static Path {
 /// An index of the small fixture archive, and the app over it.
 fn app() -> (tempfile::TempDir, Arc<App>) {
     let index = tempfile::tempdir().unwrap();
-    kbguard()
-        .args(["kb", "import"])
-        .arg(root().join("tests/fixtures/advisories"))
-        .arg("--index")
-        .arg(index.path())
-        .assert()
-        .code(0);
+    crate::common::import(&root().join("tests/fixtures/advisories"), index.path());
     let set = RuleSet::load(&[Origin::Embedded]);
     let app = Arc::new(App::new(
         set,
@@ -283,13 +275,7 @@ fn a_reimport_is_picked_up_without_a_restart() {
     let (_, _, body) = get(&app, "/api/health");
     let before = json(&body)["generation"].as_str().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    kbguard()
-        .args(["kb", "import"])
-        .arg(root().join("tests/fixtures/kbarchive"))
-        .arg("--index")
-        .arg(index.path())
-        .assert()
-        .code(0);
+    crate::common::import(&root().join("tests/fixtures/kbarchive"), index.path());
     let (_, _, body) = get(&app, "/api/health");
     let after = json(&body);
     assert_ne!(after["generation"].as_str().unwrap(), before);
