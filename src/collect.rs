@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::facts::{probe_family, render_template, EnvValue, FactSet, Snapshot, SnapshotOrigin};
+use crate::facts::{prober_for, render_template, EnvValue, FactSet, Snapshot, SnapshotOrigin};
 use crate::model::{Condition, FactValue, Literal, Rule};
 use crate::record::{digests, rfc3339};
 use crate::ruleset::CompiledRules;
@@ -38,7 +38,7 @@ pub fn snapshot(rules: &CompiledRules, host: &FactSet, now: u64) -> Snapshot {
             if full.contains(COMMAND_PREFIX) || facts.contains_key(&full) {
                 continue;
             }
-            if let Some(value) = probe_family(family, arg) {
+            if let Ok(value) = prober_for(host).family(family, arg) {
                 let source = format!("probe: {family} of {arg}");
                 facts.insert(full.clone(), literal(&value));
                 sources.insert(full, source);

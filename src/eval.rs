@@ -4,18 +4,16 @@
 //! its intent names another command or its product / OS ranges are known not to hold; it is
 //! triggered when it applies and its condition holds; unknown when the facts cannot decide.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::facts::{
-    probe_family, render_template, EnvValue, Fact, FactLookup, FactSet, FactSource,
-};
+use crate::facts::{render_template, EnvValue, Fact, FactLookup, FactSet, FactSource};
 use crate::intent::{match_intent, Command, IntentMatch};
 use crate::model::{
     Action, CompareOp, Condition, Expect, FactType, FactValue, Literal, Rule, RuleId, Severity,
 };
+use crate::probe::Prober;
 use crate::schema::{split_family, template_refs, COMMAND_PREFIX, ENV_PREFIX};
 use crate::tri::Tri;
 
@@ -154,11 +152,11 @@ pub struct Evaluation {
 }
 
 /// Facts for one rule: the host's facts plus those bound from the command by the intent, and
-/// fact families (`file.size:PATH`) resolved and, on this machine, probed on first use.
+/// fact families (`file.size:PATH`) resolved and read through the check's prober.
 struct Scope<'a> {
     facts: &'a FactSet,
     bound: BTreeMap<String, Fact>,
-    probed: RefCell<BTreeMap<String, Option<Fact>>>,
+    prober: &'a dyn Prober,
 }
 
 impl FactLookup for Scope<'_> {
@@ -168,19 +166,11 @@ impl FactLookup for Scope<'_> {
             return Some(fact.clone());
         }
         let (family, arg) = split_family(&name)?;
-        if !self.facts.is_probeable() {
-            return None;
-        }
-        self.probed
-            .borrow_mut()
-            .entry(name.clone())
-            .or_insert_with(|| {
-                probe_family(family, arg).map(|value| Fact {
-                    value,
-                    source: FactSource::Probe(format!("{family} of {arg}")),
-                })
-            })
-            .clone()
+        let value = self.prober.family(family, arg).ok()?;
+        Some(Fact {
+            value,
+            source: FactSource::Probe(format!("{family} of {arg}")),
+        })
     }
 }
 
@@ -263,12 +253,18 @@ fn check_intent(rule: &Rule, command: Option<&Command>, scope: &mut Scope) -> (b
     }
 }
 
-/// Evaluates one rule. A rule with an intent is not applicable without a command.
-pub fn evaluate(rule: &Rule, facts: &FactSet, command: Option<&Command>) -> Evaluation {
+/// Evaluates one rule. A rule with an intent is not applicable without a command. Whatever
+/// the facts do not say is read through `prober` (a check shares one, with its cache).
+pub fn evaluate(
+    rule: &Rule,
+    facts: &FactSet,
+    command: Option<&Command>,
+    prober: &dyn Prober,
+) -> Evaluation {
     let mut scope = Scope {
         facts,
         bound: BTreeMap::new(),
-        probed: RefCell::new(BTreeMap::new()),
+        prober,
     };
     let mut applicability = Vec::new();
     let (intent_ok, intent_trace) = check_intent(rule, command, &mut scope);
@@ -469,11 +465,7 @@ fn eval_condition(cond: &Condition, scope: &Scope) -> Trace {
         } => compare_facts(scope, left, *op, right, *percent),
         Condition::FileExists(template) => file_exists(scope, template),
         Condition::OnPath(program) => {
-            let value = if scope.facts.is_probeable() {
-                on_path(program, scope.facts)
-            } else {
-                Tri::Unknown
-            };
+            let value = on_path(program, scope.facts, scope.prober);
             Trace::leaf(
                 format!("{program} is on PATH"),
                 value,
@@ -521,10 +513,11 @@ fn file_exists(scope: &Scope, template: &str) -> Trace {
         .map(|n| scope.fact_use(n))
         .collect();
     let value = match rendered.clone().complete() {
-        Some(path) if scope.facts.is_probeable() => {
-            Tri::from(std::fs::symlink_metadata(&path).is_ok())
-        }
-        _ => Tri::Unknown,
+        Some(path) => match scope.prober.family("file.exists", &path) {
+            Ok(FactValue::Bool(exists)) => Tri::from(exists),
+            _ => Tri::Unknown,
+        },
+        None => Tri::Unknown,
     };
     Trace::leaf(format!("file {} exists", rendered.text), value, uses)
 }
@@ -549,7 +542,7 @@ fn compare(scope: &Scope, name: &str, op: CompareOp, literal: &Literal) -> Trace
     Trace::leaf(label, value, vec![scope.fact_use(name)])
 }
 
-fn on_path(program: &str, facts: &FactSet) -> Tri {
+fn on_path(program: &str, facts: &FactSet, prober: &dyn Prober) -> Tri {
     let EnvValue::Set(path) = facts.env_var("PATH") else {
         return Tri::False;
     };
@@ -563,14 +556,26 @@ fn on_path(program: &str, facts: &FactSet) -> Tri {
     } else {
         vec![String::new()]
     };
+    let mut unreadable = false;
     let found = std::env::split_paths(&path).any(|dir| {
         exts.iter()
             .chain(std::iter::once(&String::new()))
             .any(|ext| {
-                std::fs::metadata(dir.join(format!("{program}{ext}"))).is_ok_and(|m| m.is_file())
+                let candidate = dir.join(format!("{program}{ext}"));
+                match prober.is_file(&candidate.to_string_lossy()) {
+                    Ok(is_file) => is_file,
+                    Err(_) => {
+                        unreadable = true;
+                        false
+                    }
+                }
             })
     });
-    Tri::from(found)
+    if unreadable && !found {
+        Tri::Unknown
+    } else {
+        Tri::from(found)
+    }
 }
 
 /// The environment changes the structured workarounds of triggered rules would make, and the
@@ -616,6 +621,7 @@ pub fn plan_workarounds<'a>(
 mod tests {
     use super::*;
     use crate::model::{Applies, Intent, OsFamily, Pattern, ProductRange, Workaround};
+    use crate::probe::ANOTHER_HOST;
 
     fn q178311() -> Rule {
         Rule {
@@ -680,7 +686,12 @@ mod tests {
 
     fn run(rule: &Rule, facts: &FactSet, cmd: &str) -> Evaluation {
         let argv: Vec<String> = cmd.split(' ').map(String::from).collect();
-        evaluate(rule, facts, Command::parse(&argv).as_ref())
+        evaluate(
+            rule,
+            facts,
+            Command::parse(&argv).as_ref(),
+            crate::facts::prober_for(facts),
+        )
     }
 
     #[test]
@@ -714,7 +725,7 @@ mod tests {
             Outcome::NotApplicable
         );
         assert_eq!(
-            evaluate(&rule, &host(Some(true), &[]), None).outcome,
+            evaluate(&rule, &host(Some(true), &[]), None, &ANOTHER_HOST).outcome,
             Outcome::NotApplicable
         );
     }
@@ -852,5 +863,48 @@ mod tests {
             run(&space_rule(), &FactSet::remote(), &cmd).outcome,
             Outcome::Unknown
         );
+    }
+
+    /// A host made of answers: what the evaluator sees of a machine is what its prober says.
+    struct FakeHost(BTreeMap<(&'static str, String), FactValue>);
+
+    impl Prober for FakeHost {
+        fn family(&self, family: &str, arg: &str) -> Result<FactValue, String> {
+            self.0
+                .get(&(family, arg.to_string()))
+                .cloned()
+                .ok_or_else(|| format!("the fake host has no {family} of {arg}"))
+        }
+        fn is_file(&self, _: &str) -> Result<bool, String> {
+            Ok(false)
+        }
+        fn text(&self, _: &str) -> Result<String, String> {
+            Err("no files".into())
+        }
+        fn registry(&self) -> Result<&dyn crate::registry::Registry, String> {
+            Err("no registry".into())
+        }
+    }
+
+    #[test]
+    fn family_facts_come_through_the_prober_seam() {
+        let db = r"D:\mdbdata\priv.edb".to_string();
+        let cmd = format!("eseutil /d {db}");
+        let argv: Vec<String> = cmd.split(' ').map(String::from).collect();
+        let command = Command::parse(&argv);
+        let host = |free: i64| {
+            FakeHost(BTreeMap::from([
+                (("file.size", db.clone()), FactValue::Int(1000)),
+                (("volume.free", db.clone()), FactValue::Int(free)),
+            ]))
+        };
+        let facts = FactSet::remote();
+        let outcome =
+            |prober: &dyn Prober| evaluate(&space_rule(), &facts, command.as_ref(), prober).outcome;
+        assert_eq!(outcome(&host(5000)), Outcome::Clear);
+        assert_eq!(outcome(&host(10)), Outcome::Triggered);
+        assert_eq!(outcome(&FakeHost(BTreeMap::new())), Outcome::Unknown);
+        let cached = crate::probe::Cached::new(&ANOTHER_HOST);
+        assert_eq!(outcome(&cached), Outcome::Unknown);
     }
 }

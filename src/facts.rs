@@ -14,68 +14,12 @@ use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{FactType, FactValue, Literal, OsFamily, ProbeRead, ValueError};
+use crate::model::{FactType, FactValue, Literal, OsFamily, ProbeRead, Transform, ValueError};
+use crate::probe::{LocalHost, Prober, RegistryOnly, ANOTHER_HOST};
+use crate::registry::{RegFile, RegValue};
 use crate::schema::{is_fact_name, split_family, unknown_fact_help, Catalogue, ENV_PREFIX};
 use crate::span::{Location, SourceFile};
 use crate::version::Version;
-
-/// Probes a fact family on this machine; `None` when it cannot be read here. Read-only:
-/// metadata, free-space queries and the process list.
-pub fn probe_family(family: &str, arg: &str) -> Option<FactValue> {
-    match family {
-        "file.exists" => Some(FactValue::Bool(std::fs::symlink_metadata(arg).is_ok())),
-        "file.size" => {
-            let meta = std::fs::metadata(arg).ok().filter(|m| m.is_file())?;
-            i64::try_from(meta.len()).ok().map(FactValue::Int)
-        }
-        "volume.free" => {
-            // The volume of the nearest existing ancestor: a database may not exist yet.
-            let path = Path::new(arg)
-                .ancestors()
-                .find(|p| !p.as_os_str().is_empty() && p.exists())?;
-            let free = fs4::available_space(path).ok()?;
-            i64::try_from(free).ok().map(FactValue::Int)
-        }
-        "process.running" => process_running(arg).map(FactValue::Bool),
-        "file.version" => pe_file_version(Path::new(arg)).ok().map(FactValue::Version),
-        _ => None,
-    }
-}
-
-/// The file version (`VS_FIXEDFILEINFO`'s) of a PE file, read from its version resource. The
-/// file is mapped read-only and only its headers and resource directory are read, so a large
-/// file costs no more than a small one; anything that is not such a file is an error.
-pub fn pe_file_version(path: &Path) -> Result<Version, String> {
-    let map = pelite::FileMap::open(path).map_err(|e| e.to_string())?;
-    let file = pelite::PeFile::from_bytes(map.as_ref()).map_err(|e| e.to_string())?;
-    let resources = file.resources().map_err(|e| e.to_string())?;
-    let info = resources.version_info().map_err(|e| e.to_string())?;
-    let fixed = info
-        .fixed()
-        .ok_or_else(|| "no fixed file version in its version resource".to_string())?;
-    let v = fixed.dwFileVersion;
-    format!("{}.{}.{}.{}", v.Major, v.Minor, v.Patch, v.Build)
-        .parse()
-        .map_err(|e: crate::version::VersionError| e.to_string())
-}
-
-fn process_running(program: &str) -> Option<bool> {
-    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-    let wanted = crate::intent::normalize_program(program);
-    let mut system = System::new().ok()?;
-    // The executable's path as well as the name: Linux cuts process names at 15 characters.
-    let refresh = ProcessRefreshKind::nothing().with_exe(UpdateKind::OnlyIfNotSet);
-    system.refresh_processes_specifics(ProcessesToUpdate::All, true, refresh);
-    let matches = |name: &std::ffi::OsStr| {
-        crate::intent::normalize_program(&name.to_string_lossy()) == wanted
-    };
-    Some(
-        system
-            .processes()
-            .values()
-            .any(|p| matches(p.name()) || p.exe().and_then(Path::file_name).is_some_and(matches)),
-    )
-}
 
 /// Where a fact's value came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -541,6 +485,12 @@ pub fn typed_value(
 }
 
 fn from_snapshot(catalogue: &Catalogue, path: &Path) -> Result<FactSet, FactError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("reg"))
+    {
+        return from_reg_file(catalogue, path);
+    }
     let (snapshot, file) = read_snapshot(path)?;
     snapshot_set(catalogue, &snapshot, &file)
 }
@@ -613,22 +563,201 @@ pub fn probe_local(catalogue: &Catalogue) -> FactSet {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     set.set_environment(vars, FactSource::ProcessEnvironment);
-    for (name, info) in catalogue.iter() {
-        let Some(probe) = &info.probe else { continue };
-        if set.facts.contains_key(name) || !(probe.os.is_empty() || probe.os.contains(&os)) {
-            continue;
-        }
-        if let Some(value) = run_probe(&probe.read, info.ty, &set) {
-            let source = FactSource::Probe(describe_probe(&probe.read));
-            set.insert(name, Fact { value, source });
-        }
-    }
+    run_declared(catalogue, &mut set, &LocalHost, os, |read| {
+        FactSource::Probe(describe_probe(read))
+    });
     set
 }
 
+/// The facts a `regedit /e` export gives: those whose declared probe reads the registry (and
+/// those that follow from them); the rest, files and services among them, stay unknown.
+fn from_reg_file(catalogue: &Catalogue, path: &Path) -> Result<FactSet, FactError> {
+    let name = path.display().to_string();
+    let at = |reason: String| FactError::Snapshot {
+        at: name.clone(),
+        reason,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| at(e.to_string()))?
+        .len();
+    if size > crate::registry::FILE_LIMIT {
+        return Err(at(format!(
+            "{size} bytes, over the {} bytes kbguard reads from a registry export",
+            crate::registry::FILE_LIMIT
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| at(e.to_string()))?;
+    let file = RegFile::parse(&bytes).map_err(|e| FactError::Snapshot {
+        at: if e.line == 0 {
+            name.clone()
+        } else {
+            format!("{name}:{}", e.line)
+        },
+        reason: e.reason,
+    })?;
+    let mut set = FactSet::remote();
+    set.insert(
+        "os.family",
+        Fact {
+            value: FactValue::Str(OsFamily::Windows.as_str().into()),
+            source: FactSource::Snapshot(format!("{name}: a Windows registry export")),
+        },
+    );
+    run_declared(
+        catalogue,
+        &mut set,
+        &RegistryOnly(&file),
+        OsFamily::Windows,
+        |read| FactSource::Snapshot(format!("{name}: {}", describe_probe(read))),
+    );
+    Ok(set)
+}
+
+/// Runs the declared probes of `catalogue` meant for `os` through `prober`, into `set`, until
+/// no more facts can be read: a probe's path may name a fact another probe reads
+/// (`{exchange.bin}\isinteg.exe`).
+fn run_declared(
+    catalogue: &Catalogue,
+    set: &mut FactSet,
+    prober: &dyn Prober,
+    os: OsFamily,
+    source: impl Fn(&ProbeRead) -> FactSource,
+) {
+    loop {
+        let mut added = false;
+        for (name, info) in catalogue.iter() {
+            let Some(probe) = &info.probe else { continue };
+            if set.facts.contains_key(name) || !(probe.os.is_empty() || probe.os.contains(&os)) {
+                continue;
+            }
+            if let Ok(value) = run_probe(&probe.read, info.ty, set, prober) {
+                let source = source(&probe.read);
+                set.insert(name, Fact { value, source });
+                added = true;
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+}
+
+/// The prober for a fact set: this machine when the facts describe it, else nothing.
+pub fn prober_for(facts: &FactSet) -> &'static dyn Prober {
+    if facts.is_probeable() {
+        &LocalHost
+    } else {
+        &ANOTHER_HOST
+    }
+}
+
+/// One fact, as `kbguard facts --probe NAME` answers it: known, read now (a family fact, its
+/// `{fact}` templates filled in), or unknown with the reason.
+pub fn probe_one(catalogue: &Catalogue, host: &FactSet, name: &str) -> Result<Fact, String> {
+    if let Some(fact) = host.get(name) {
+        return Ok(fact.clone());
+    }
+    if let Some((family, arg)) = split_family(name) {
+        let arg = render_template(arg, host);
+        if !arg.missing.is_empty() {
+            return Err(format!("its argument needs {}", arg.missing.join(", ")));
+        }
+        let value = prober_for(host).family(family, &arg.text)?;
+        return Ok(Fact {
+            value,
+            source: FactSource::Probe(format!("{family} of {}", arg.text)),
+        });
+    }
+    if let Some(var) = name.strip_prefix(ENV_PREFIX) {
+        return Err(match host.env_var(var) {
+            EnvValue::Unset => format!("{var} is not set"),
+            _ => "the environment is not known".into(),
+        });
+    }
+    let info = catalogue.get(name).ok_or_else(|| {
+        format!(
+            "unknown fact `{name}`: {}",
+            unknown_fact_help(catalogue, name)
+        )
+    })?;
+    let Some(probe) = &info.probe else {
+        return Err("no probe can read it: a person says it, with --set or in a snapshot".into());
+    };
+    let os = OsFamily::current();
+    if host.host() == Host::Local && !(probe.os.is_empty() || probe.os.contains(&os)) {
+        let on: Vec<&str> = probe.os.iter().map(|o| o.as_str()).collect();
+        return Err(format!(
+            "its probe ({}) runs on {} only",
+            describe_probe(&probe.read),
+            on.join(", ")
+        ));
+    }
+    let value = run_probe(&probe.read, info.ty, host, prober_for(host))
+        .map_err(|why| format!("{}: {why}", describe_probe(&probe.read)))?;
+    Ok(Fact {
+        value,
+        source: FactSource::Probe(describe_probe(&probe.read)),
+    })
+}
+
+/// One answer of `kbguard facts --probe`: the value and its source, or why it is unknown.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeAnswer {
+    /// The fact asked for.
+    pub fact: String,
+    /// Its value, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<FactValue>,
+    /// Where the value came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why it is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+impl ProbeAnswer {
+    /// The answer for `fact` from [`probe_one`]'s result.
+    pub fn new(fact: &str, read: Result<Fact, String>) -> ProbeAnswer {
+        let (value, source, unknown) = match read {
+            Ok(f) => (Some(f.value), Some(f.source.to_string()), None),
+            Err(why) => (None, None, Some(why)),
+        };
+        ProbeAnswer {
+            fact: fact.to_string(),
+            value,
+            source,
+            unknown,
+        }
+    }
+}
+
+#[cfg(not(windows))]
 fn local_os_version() -> Option<Version> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
     Version::parse_prefix(release.trim())
+}
+
+/// Windows' version (`10.0.19045`, `5.0.2195`) from the registry, which holds it for every
+/// release: `CurrentMajorVersionNumber`/`CurrentMinorVersionNumber` from Windows 10 on (whose
+/// `CurrentVersion` stays `6.3`), `CurrentVersion` before, then `CurrentBuildNumber`.
+#[cfg(windows)]
+fn local_os_version() -> Option<Version> {
+    let registry = LocalHost.registry().ok()?;
+    let key = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+    let read = |name: &str| registry.value(key, name).ok().map(|v| v.to_string());
+    let major_minor = match (
+        read("CurrentMajorVersionNumber"),
+        read("CurrentMinorVersionNumber"),
+    ) {
+        (Some(major), Some(minor)) => format!("{major}.{minor}"),
+        _ => read("CurrentVersion")?,
+    };
+    let text = match read("CurrentBuildNumber") {
+        Some(build) => format!("{major_minor}.{build}"),
+        None => major_minor,
+    };
+    Version::parse_prefix(&text)
 }
 
 /// Says what a probe reads, for `kbguard facts`.
@@ -637,26 +766,174 @@ pub fn describe_probe(read: &ProbeRead) -> String {
         ProbeRead::Env(var) => format!("environment variable {var}"),
         ProbeRead::FileExists(path) => format!("whether {path} exists"),
         ProbeRead::FileSize(path) => format!("size of {path}"),
+        ProbeRead::FileVersion(path) => format!("file version of {path}"),
+        ProbeRead::FileContains(path, pattern) => {
+            format!("whether {path} holds /{}/", pattern.as_str())
+        }
+        ProbeRead::IniValue { path, section, key } => format!("{key} in [{section}] of {path}"),
+        ProbeRead::Registry { key, value, .. } => format!("registry {key}\\{value}"),
+        ProbeRead::RegistryKey(key) => format!("whether registry key {key} exists"),
     }
 }
 
-fn run_probe(read: &ProbeRead, ty: FactType, facts: &FactSet) -> Option<FactValue> {
+/// Reads one declared probe through `prober`, its `{fact}` templates filled from `facts`.
+fn run_probe(
+    read: &ProbeRead,
+    ty: FactType,
+    facts: &FactSet,
+    prober: &dyn Prober,
+) -> Result<FactValue, String> {
+    let render = |template: &str| {
+        let rendered = render_template(template, facts);
+        if rendered.missing.is_empty() {
+            Ok(rendered.text)
+        } else {
+            Err(format!("needs {}", rendered.missing.join(", ")))
+        }
+    };
+    let typed = |text: &str| FactValue::parse(text, ty).map_err(|e| e.to_string());
     match read {
         ProbeRead::Env(var) => match facts.env_var(var) {
-            EnvValue::Set(fact) => FactValue::parse(&fact.value.to_string(), ty).ok(),
-            _ => None,
+            EnvValue::Set(fact) => typed(&fact.value.to_string()),
+            EnvValue::Unset => Err(format!("{var} is not set")),
+            EnvValue::Unknown => Err("the environment is not known".into()),
         },
-        ProbeRead::FileExists(template) => {
-            let path = render_template(template, facts).complete()?;
-            // Metadata only: the file is never opened.
-            Some(FactValue::Bool(std::fs::symlink_metadata(path).is_ok()))
+        ProbeRead::FileExists(template) => prober.family("file.exists", &render(template)?),
+        ProbeRead::FileSize(template) => prober.family("file.size", &render(template)?),
+        ProbeRead::FileVersion(template) => prober.family("file.version", &render(template)?),
+        ProbeRead::FileContains(template, pattern) => {
+            let text = prober.text(&render(template)?)?;
+            Ok(FactValue::Bool(pattern.is_match(&text)))
         }
-        ProbeRead::FileSize(template) => {
-            let path = render_template(template, facts).complete()?;
-            let len = std::fs::metadata(path).ok()?.len();
-            Some(FactValue::Int(i64::try_from(len).ok()?))
+        ProbeRead::IniValue { path, section, key } => {
+            let path = render(path)?;
+            let text = prober.text(&path)?;
+            let value = ini_value(&text, section, key)
+                .ok_or_else(|| format!("{path} has no {key} in [{section}]"))?;
+            typed(value)
+        }
+        ProbeRead::Registry {
+            key,
+            value,
+            transform,
+        } => {
+            let key = render(key)?;
+            let stored = prober.registry()?.value(&key, value)?;
+            registry_fact(stored, transform, ty, facts)
+                .map_err(|why| format!("{key}\\{value}: {why}"))
+        }
+        ProbeRead::RegistryKey(key) => prober
+            .registry()?
+            .key_exists(&render(key)?)
+            .map(FactValue::Bool),
+    }
+}
+
+/// The value of `key` under `[section]` of an INI-style text (both without regard to case;
+/// the first one counts, as Windows' profile functions take it).
+fn ini_value<'t>(text: &'t str, section: &str, key: &str) -> Option<&'t str> {
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name.trim().eq_ignore_ascii_case(section);
+        } else if inside && !line.starts_with(';') {
+            if let Some((k, v)) = line.split_once('=') {
+                if k.trim().eq_ignore_ascii_case(key) {
+                    return Some(v.trim());
+                }
+            }
         }
     }
+    None
+}
+
+/// A registry value made a fact's value: `REG_EXPAND_SZ` expanded from the host's environment,
+/// then the declared transform, then typed.
+fn registry_fact(
+    stored: RegValue,
+    transform: &Transform,
+    ty: FactType,
+    facts: &FactSet,
+) -> Result<FactValue, String> {
+    let text = match &stored {
+        RegValue::Sz(s) => s.clone(),
+        RegValue::ExpandSz(s) => expand_env(s, facts)?,
+        RegValue::MultiSz(_) | RegValue::Dword(_) | RegValue::Qword(_) => stored.to_string(),
+        RegValue::Binary(_) => return Err(format!("holds {stored}, not text or a number")),
+    };
+    let typed = |text: &str| FactValue::parse(text, ty).map_err(|e| e.to_string());
+    match transform {
+        Transform::AsStored => match (&stored, ty) {
+            (RegValue::Dword(n), FactType::Bool) => Ok(FactValue::Bool(*n != 0)),
+            _ => typed(&text),
+        },
+        Transform::Parent => {
+            let trimmed = text.trim_end_matches(['\\', '/']);
+            let cut = trimmed
+                .rfind(['\\', '/'])
+                .ok_or_else(|| format!("{text:?} has no folder"))?;
+            // `C:\priv.edb` → `C:\`, not the drive-relative `C:`.
+            let parent = &trimmed[..cut];
+            if parent.ends_with(':') {
+                typed(&trimmed[..=cut])
+            } else {
+                typed(parent)
+            }
+        }
+        Transform::Join(rest) => typed(&format!("{}\\{rest}", text.trim_end_matches('\\'))),
+        Transform::TrailingNumber => {
+            let digits: String = text
+                .trim_end()
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if digits.is_empty() {
+                return Err(format!("{text:?} does not end in a number"));
+            }
+            typed(&digits)
+        }
+        Transform::Build(ranges) | Transform::Table(ranges) => {
+            let number: u32 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("{text:?} is not a whole number"))?;
+            let range = ranges
+                .iter()
+                .find(|r| (r.from..=r.to).contains(&number))
+                .ok_or_else(|| format!("{number} is in no declared range"))?;
+            match transform {
+                Transform::Build(_) => typed(&format!("{}.{number}", range.value)),
+                _ => typed(&range.value),
+            }
+        }
+    }
+}
+
+/// `%VAR%` references filled from the host's environment (case ignored, as Windows does).
+fn expand_env(text: &str, facts: &FactSet) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('%') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 1..];
+        let Some(end) = tail.find('%') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let var = &tail[..end];
+        match facts.env_var(var) {
+            EnvValue::Set(fact) => out.push_str(&fact.value.to_string()),
+            _ if var.is_empty() => out.push('%'),
+            _ => return Err(format!("{text:?} needs %{var}%, which is not known")),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// A template with its `{fact}` references filled in where the facts are known.
@@ -793,52 +1070,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown fact `cluster.nod`"));
-    }
-
-    #[test]
-    fn this_process_is_running_and_a_missing_file_has_no_size() {
-        let exe = std::env::current_exe().unwrap();
-        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(
-            probe_family("process.running", &name),
-            Some(FactValue::Bool(true))
-        );
-        assert_eq!(
-            probe_family("process.running", "no-such-program-kbguard"),
-            Some(FactValue::Bool(false))
-        );
-        assert_eq!(probe_family("file.size", "/no/such/file"), None);
-        assert_eq!(
-            probe_family("file.exists", "/no/such/file"),
-            Some(FactValue::Bool(false))
-        );
-        assert_eq!(probe_family("service.running", "MSExchangeIS"), None);
-    }
-
-    #[test]
-    fn file_versions_are_read_from_pe_version_resources() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        // A 5 KB PE built from tests/fixtures/pe/isinteg.rc with binutils' windres, as and ld.
-        let exe = root.join("tests/fixtures/pe/isinteg.exe");
-        assert_eq!(
-            pe_file_version(&exe).unwrap(),
-            "5.5.2653.23".parse::<Version>().unwrap()
-        );
-        assert_eq!(
-            probe_family("file.version", &exe.display().to_string()),
-            Some(FactValue::Version("5.5.2653.23".parse().unwrap()))
-        );
-        // Not a PE, missing, a folder: unknown with a reason, never a panic.
-        let dir = tempfile::tempdir().unwrap();
-        let truncated = dir.path().join("cut.exe");
-        std::fs::write(&truncated, &std::fs::read(&exe).unwrap()[..300]).unwrap();
-        for bad in [
-            root.join("Cargo.toml"),
-            root.join("no-such.exe"),
-            root.join("src"),
-            truncated,
-        ] {
-            assert!(pe_file_version(&bad).is_err(), "{}", bad.display());
-        }
     }
 }

@@ -33,8 +33,10 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod preflight;
+pub mod probe;
 pub mod products;
 pub mod record;
+pub mod registry;
 pub mod report;
 pub mod ruleset;
 pub mod schema;
@@ -65,10 +67,11 @@ mod layers {
     /// Modules by layer, lowest first. A module may use those in lower layers only.
     const LAYERS: &[&[&str]] = &[
         &[
-            "analysis", "article", "child", "clock", "hooks", "span", "tri", "version",
+            "analysis", "article", "child", "clock", "hooks", "registry", "span", "tri", "version",
         ],
         &["model"],
         &["intent", "load", "schema"],
+        &["probe"],
         &["cmdline", "facts", "mentions"],
         &["corpus", "eval", "products"],
         &["draft", "validate"],

@@ -149,6 +149,67 @@ pub enum ProbeRead {
     FileExists(String),
     /// A file's size in bytes (metadata only; missing file → unknown).
     FileSize(String),
+    /// The file version in a PE file's version resource (the file is mapped read-only).
+    FileVersion(String),
+    /// Whether a text file holds a match of the pattern (OVAL's textfilecontent); the file is
+    /// read up to a bounded size.
+    FileContains(String, Pattern),
+    /// A value of an INI-style file (`boot.ini`, `exchange.ini`): `key` under `[section]`,
+    /// both matched without regard to case.
+    IniValue {
+        /// The file (may hold `{fact}` templates).
+        path: String,
+        /// The section, without brackets.
+        section: String,
+        /// The key.
+        key: String,
+    },
+    /// A registry value, typed into the fact's type after the transform.
+    Registry {
+        /// The key (`HKLM\SOFTWARE\...`; `HKEY_LOCAL_MACHINE` and the other long names too).
+        key: String,
+        /// The value's name; empty for the key's default value.
+        value: String,
+        /// How the stored value becomes the fact's value.
+        #[serde(default)]
+        transform: Transform,
+    },
+    /// Whether a registry key exists.
+    RegistryKey(String),
+}
+
+/// How a stored value becomes a fact's value, for where a registry stores a fact in another
+/// form (a build number for a version, a file for its folder).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transform {
+    /// The value as stored, typed into the fact's type.
+    #[default]
+    AsStored,
+    /// The folder of a stored path (`C:\exchsrvr\mdbdata\priv.edb` → `C:\exchsrvr\mdbdata`).
+    Parent,
+    /// A stored folder joined with a relative path (`C:\exchsrvr` + `bin`).
+    Join(String),
+    /// The trailing whole number of a stored text (`Service Pack 6` → 6).
+    TrailingNumber,
+    /// A stored build number made a version: the `value` of the range that holds it (the
+    /// product's major.minor), then the build (`0xa5d` = 2653 in 1960..=2999 with value `5.5`
+    /// → `5.5.2653`); outside every range the fact is unknown.
+    Build(Vec<BuildRange>),
+    /// A stored number looked up in a table: the `value` of the range that holds it (a build
+    /// number's service pack level); outside every range the fact is unknown.
+    Table(Vec<BuildRange>),
+}
+
+/// Stored numbers `from..=to` stand for `value`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildRange {
+    /// The first number.
+    pub from: u32,
+    /// The last number.
+    pub to: u32,
+    /// What the numbers of the range stand for.
+    pub value: String,
 }
 
 /// Operating-system family, compared with the `os.family` fact.

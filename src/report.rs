@@ -10,7 +10,7 @@ use owo_colors::OwoColorize;
 
 use crate::advisories::Advisories;
 use crate::eval::{Evaluation, Outcome, Trace};
-use crate::facts::{describe_probe, FactSet};
+use crate::facts::{describe_probe, FactSet, ProbeAnswer};
 use crate::lookup::{Hit, Snippet};
 use crate::model::{Condition, Severity};
 use crate::preflight::{CommandCheck, Preflight};
@@ -403,6 +403,31 @@ pub fn write_facts(
             vars.count()
         )?,
         None => writeln!(out, "  env: {}", p.tri(Tri::Unknown))?,
+    }
+    Ok(())
+}
+
+/// Writes `facts --probe` answers for people.
+pub fn write_probes(out: &mut dyn Write, p: Paint, answers: &[ProbeAnswer]) -> io::Result<()> {
+    for answer in answers {
+        match (&answer.value, &answer.source) {
+            (Some(value), source) => writeln!(
+                out,
+                "{} = {value}  {}",
+                answer.fact,
+                p.dim(&format!("({})", source.as_deref().unwrap_or_default()))
+            )?,
+            (None, _) => writeln!(
+                out,
+                "{} = {}  {}",
+                answer.fact,
+                p.tri(Tri::Unknown),
+                p.dim(&format!(
+                    "({})",
+                    answer.unknown.as_deref().unwrap_or_default()
+                ))
+            )?,
+        }
     }
     Ok(())
 }

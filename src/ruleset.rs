@@ -112,6 +112,8 @@ impl CompiledRules {
 
     /// Evaluates every rule against the facts and command.
     pub fn check(&self, facts: &FactSet, command: Option<&Command>) -> CheckReport {
+        // One prober per check: each fact the rules ask the host for is read once.
+        let prober = crate::probe::Cached::new(crate::facts::prober_for(facts));
         let mut rules_evaluated = 0;
         let evaluations: Vec<Evaluation> = self
             .rules
@@ -125,7 +127,7 @@ impl CompiledRules {
                 (Some(_), None) => false,
                 (None, _) => true,
             })
-            .map(|r| evaluate(r, facts, command))
+            .map(|r| evaluate(r, facts, command, &prober))
             .filter(|e| e.outcome != Outcome::NotApplicable)
             .collect();
         CheckReport {

@@ -37,7 +37,8 @@ pub const FACT_FAMILIES: &[(&str, FactType, &str)] = &[
     ("file.version", FactType::Version, "The file version in a PE file's version resource (an .exe or .dll, e.g. isinteg.exe), read by parsing the file: on any OS, so it also reads a file a customer sent."),
     ("volume.free", FactType::Int, "Bytes free for the user on the volume that holds the path. A snapshot may give it for a volume or folder (`volume.free:C:\\`): the longest one that contains the path counts."),
     ("process.running", FactType::Bool, "Whether a process with this program name is running (`.exe` and case ignored)."),
-    ("service.running", FactType::Bool, "Whether the Windows service with this name is running. Not probed: give it from a snapshot or --set."),
+    ("service.running", FactType::Bool, "Whether the Windows service with this name (the short name, e.g. MSExchangeIS) is running, from the service control manager; one that is not installed is not running."),
+    ("service.start_type", FactType::Str, "How the Windows service with this name starts: boot, system, auto, demand or disabled (its Start value under HKLM\\SYSTEM\\CurrentControlSet\\Services, so a registry export answers it too)."),
 ];
 
 /// Splits `family:argument` when `family` is a known fact family.

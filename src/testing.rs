@@ -82,9 +82,11 @@ pub fn run_tests(set: &RuleSet) -> Vec<CaseResult> {
                 facts.set_environment(env.clone(), FactSource::TestCase);
             }
             let command = Command::parse(&case.command);
-            let (actual, error) = match actual
-                .map(|()| evaluate(rule, &facts, command.as_ref()).outcome.as_expect())
-            {
+            let (actual, error) = match actual.map(|()| {
+                evaluate(rule, &facts, command.as_ref(), &crate::probe::ANOTHER_HOST)
+                    .outcome
+                    .as_expect()
+            }) {
                 Ok(outcome) => (Some(outcome), None),
                 Err(error) => (None, Some(error)),
             };

@@ -1142,7 +1142,13 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
         }
         if let Some(probe) = &fact.decl.probe {
             let template = match &probe.read {
-                ProbeRead::FileExists(t) | ProbeRead::FileSize(t) => Some(t),
+                ProbeRead::FileExists(t)
+                | ProbeRead::FileSize(t)
+                | ProbeRead::FileVersion(t)
+                | ProbeRead::FileContains(t, _)
+                | ProbeRead::IniValue { path: t, .. }
+                | ProbeRead::Registry { key: t, .. }
+                | ProbeRead::RegistryKey(t) => Some(t),
                 ProbeRead::Env(_) => None,
             };
             for name in template.into_iter().flat_map(|t| template_refs(t)) {

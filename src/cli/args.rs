@@ -215,8 +215,12 @@ pub(crate) enum Cmd {
         json: bool,
         /// Write a snapshot of this host to FILE (RON for `.ron`, else JSON), in the format
         /// `--facts` reads: for a helpdesk to evaluate it anywhere.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "probe")]
         save: Option<PathBuf>,
+        /// Answer these facts only (family facts too: `file.version:C:\exchsrvr\bin\isinteg.exe`),
+        /// each with its source or why it is unknown; exit 3 when one is unknown.
+        #[arg(long, value_name = "FACT")]
+        probe: Vec<String>,
     },
     /// List the loaded rules.
     Rules {

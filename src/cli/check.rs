@@ -245,7 +245,12 @@ pub(crate) fn explain(ui: &Ui, a: ExplainArgs) -> Result<u8, Failure> {
     let planned = preflight::for_rule(&loaded.rule, &plans);
     let facts = planned.map_or_else(|| host.clone(), |p| preflight::facts_for(&host, p));
     let command = planned.and_then(|p| Command::parse(&p.argv));
-    let evaluation = evaluate(&loaded.rule, &facts, command.as_ref());
+    let evaluation = evaluate(
+        &loaded.rule,
+        &facts,
+        command.as_ref(),
+        &kbguard::probe::Cached::new(facts::prober_for(&facts)),
+    );
     let runs = planned.filter(|p| !p.unwrapped.is_empty());
     if a.json {
         print_json(&ExplainOutput {

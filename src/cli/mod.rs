@@ -268,7 +268,11 @@ pub(crate) fn run(cli: Cli) -> Result<u8, Failure> {
             facts,
             json,
             save,
-        } => rules::facts(&ui, &rules, &facts, json, save.as_deref()),
+            probe,
+        } => match probe.is_empty() {
+            true => rules::facts(&ui, &rules, &facts, json, save.as_deref()),
+            false => rules::probe(&ui, &rules, &facts, json, &probe),
+        },
         Cmd::Rules { rules, json } => rules::rules(&ui, &rules, json),
         Cmd::Lint(a) => rules::lint(&ui, a),
         Cmd::Test {

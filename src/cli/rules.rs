@@ -51,6 +51,29 @@ pub(crate) fn facts(
     Ok(0)
 }
 
+/// `kbguard facts --probe FACT...`: each fact's value and source, or why it is unknown.
+pub(crate) fn probe(
+    ui: &Ui,
+    rules: &RuleArgs,
+    args: &FactArgs,
+    json: bool,
+    names: &[String],
+) -> Result<u8, Failure> {
+    let set = ui.load_for_use(rules)?;
+    let host = facts::collect(&set.catalogue, &args.options()).or_fail(ui)?;
+    let answers: Vec<facts::ProbeAnswer> = names
+        .iter()
+        .map(|name| facts::ProbeAnswer::new(name, facts::probe_one(&set.catalogue, &host, name)))
+        .collect();
+    if json {
+        print_json(&answers)?;
+    } else {
+        report::write_probes(&mut io::stdout().lock(), ui.out, &answers).ok();
+    }
+    let unknown = answers.iter().any(|a| a.value.is_none());
+    Ok(if unknown { 3 } else { 0 })
+}
+
 /// `kbguard rules`.
 pub(crate) fn rules(ui: &Ui, rules: &RuleArgs, json: bool) -> Result<u8, Failure> {
     let set = ui.load_for_use(rules)?;

@@ -3,8 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use crate::common::{import, kbguard};
 use predicates::str::contains;
@@ -182,6 +180,7 @@ fn an_explicit_index_that_does_not_exist_is_an_error() {
 }
 
 /// Writes `count` small articles in the archive's format (our own generated text).
+#[cfg(unix)]
 fn synthetic_archive(dir: &Path, count: usize) {
     for n in 0..count {
         let id = 500_000 + n;
@@ -211,12 +210,12 @@ fn a_killed_import_leaves_the_previous_index_answering() {
             .arg(big.path())
             .arg("--index")
             .arg(index.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let before = fs::read_to_string(index.path().join("CURRENT")).unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         // While it runs, the old index answers whole (or, once switched, the new one).
         let answer = lookup_ids(index.path(), "frobnicator error 42 cannot open");
         child.kill().ok(); // SIGKILL: no cleanup runs.
@@ -428,7 +427,9 @@ fn check_lists_archive_advisories_for_the_command() {
     };
     // No host facts about products: both XCOPY /S articles, marked unknown; not the one
     // about /D, another use of the program.
-    let plain = check(&["--", "xcopy", "/s", "a", "b"], 0);
+    let bare_host = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bare-host.json");
+    let bare_host = bare_host.display().to_string();
+    let plain = check(&["--facts", &bare_host, "--", "xcopy", "/s", "a", "b"], 0);
     let mut ids = advisory_ids(&plain);
     ids.sort();
     assert_eq!(ids, ["Q999020", "Q999021"], "{plain}");
@@ -457,7 +458,7 @@ fn check_lists_archive_advisories_for_the_command() {
     kbguard()
         .args(["check", "--no-cache", "--index"])
         .arg(index.path())
-        .args(["--", "cmd", "/c", "xcopy /s a b"])
+        .args(["--facts", &bare_host, "--", "cmd", "/c", "xcopy /s a b"])
         .assert()
         .code(0)
         .stdout(contains(

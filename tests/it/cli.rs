@@ -176,6 +176,7 @@ fn broken_rules_fail_closed() {
         .stderr(contains("refusing to vouch"));
 }
 
+#[cfg(unix)]
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -423,10 +424,12 @@ fn every_broken_fixture_gives_its_located_error() {
             .get_output()
             .stderr
             .clone();
-        let stderr = String::from_utf8(out)
-            .unwrap()
-            .replace(&format!("{}/", dir.display()), "tests/fixtures/broken/");
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        // The path as given, whatever this OS's separator: the snapshots hold one spelling.
+        let stderr = String::from_utf8(out).unwrap().replace(
+            &path.display().to_string(),
+            &format!("tests/fixtures/broken/{name}.ron"),
+        );
         insta::assert_snapshot!(format!("broken_{name}"), stderr);
     }
     assert!(paths.len() >= 15, "only {} fixtures", paths.len());
@@ -448,7 +451,10 @@ fn human_reports_read_as_they_did() {
             String::from_utf8_lossy(&out.stderr)
         )
     };
+    let bare_host = fixture("bare-host.json").display().to_string();
     let node = [
+        "--facts",
+        &bare_host,
         "--set",
         "os.family=windows",
         "--set",
@@ -506,15 +512,9 @@ fn explain_traces_each_predicate_with_fact_sources() {
         ))
         .stdout(contains("env._CLUSTER_NETWORK_NAME_ = (not set)"));
     kbguard()
-        .args([
-            "explain",
-            RULE_ID,
-            "--set",
-            "os.family=windows",
-            "--",
-            "isinteg",
-            "-patch",
-        ])
+        .args(["explain", RULE_ID, "--facts"])
+        .arg(fixture("bare-host.json"))
+        .args(["--set", "os.family=windows", "--", "isinteg", "-patch"])
         .assert()
         .code(0)
         .stdout(contains("[unknown] cluster.node == true"))
@@ -1280,4 +1280,138 @@ fn facts_save_writes_a_snapshot_a_helpdesk_can_check() {
         .args(["--", "mtacheck"])
         .assert()
         .code(0);
+}
+
+/// A customer who can only send `regedit /e` output (here a real export, written by Wine's
+/// `reg export` in UTF-16LE): the registry-backed facts come from it, the rest are unknown.
+#[test]
+fn a_registry_export_is_a_snapshot_of_its_registry_facts() {
+    let export = fixture("exchange-node.reg");
+    let out = kbguard()
+        .args(["facts", "--json", "--facts"])
+        .arg(&export)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let facts: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let value = |name: &str| facts["facts"][name]["value"].clone();
+    assert_eq!(facts["host"], "remote");
+    assert_eq!(value("product.exchange.version"), "5.5.2653", "{facts}");
+    assert_eq!(value("product.exchange.sp"), 4, "{facts}");
+    assert_eq!(value("exchange.mdbdata"), r"C:\exchsrvr\mdbdata", "{facts}");
+    assert_eq!(value("exchange.bin"), r"C:\exchsrvr\bin", "{facts}");
+    assert_eq!(value("exchange.server_installed"), true, "{facts}");
+    assert_eq!(value("os.family"), "windows", "{facts}");
+    // Files are not in an export: cluster.node and isinteg's version stay unknown.
+    let unknown = facts["unknown"].to_string();
+    assert!(unknown.contains("\"cluster.node\""), "{facts}");
+    assert!(unknown.contains("exchange.isinteg.version"), "{facts}");
+    // With the one fact the export cannot hold, the check decides on Q178311 and asks for the
+    // variable the export does not show.
+    kbguard()
+        .args(["check", "--no-cache", "--facts"])
+        .arg(&export)
+        .args(["--set", "cluster.node=true", "--", "isinteg", "-patch"])
+        .assert()
+        .code(3)
+        .stdout(contains("[Q178311] undecided"))
+        .stdout(contains("env._CLUSTER_NETWORK_NAME_"));
+    kbguard()
+        .args(["check", "--no-cache", "--facts"])
+        .arg(&export)
+        .args([
+            "--set",
+            "cluster.node=true",
+            "--set",
+            "env._CLUSTER_NETWORK_NAME_=",
+            "--",
+        ])
+        .args(["isinteg", "-patch"])
+        .assert()
+        .code(1)
+        .stdout(contains("[Q178311] triggered"));
+}
+
+#[test]
+fn a_broken_registry_export_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.reg");
+    fs::write(
+        &bad,
+        "REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"X\"=dword:nothex\n",
+    )
+    .unwrap();
+    kbguard()
+        .args(["facts", "--facts"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(contains("bad.reg:4"))
+        .stderr(contains("dword"));
+    let not_reg = dir.path().join("notes.reg");
+    fs::write(&not_reg, "hello").unwrap();
+    kbguard()
+        .args(["facts", "--facts"])
+        .arg(&not_reg)
+        .assert()
+        .code(2)
+        .stderr(contains("not a registry export"));
+    // Over the size limit: refused from its metadata, never read.
+    let huge = dir.path().join("huge.reg");
+    fs::File::create(&huge)
+        .unwrap()
+        .set_len(kbguard::registry::FILE_LIMIT + 1)
+        .unwrap();
+    kbguard()
+        .args(["facts", "--facts"])
+        .arg(&huge)
+        .assert()
+        .code(2)
+        .stderr(contains("over the"));
+}
+
+/// `facts --probe`: one fact, family facts included, with its source or why it is unknown.
+#[test]
+fn facts_probe_answers_one_fact_or_says_why_not() {
+    let exe = fixture("pe/isinteg.exe");
+    let family = format!("file.version:{}", exe.display());
+    let out = kbguard()
+        .args([
+            "facts",
+            "--json",
+            "--probe",
+            &family,
+            "--probe",
+            "exchange.edition",
+        ])
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let answers: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(answers[0]["value"], "5.5.2653.23", "{answers}");
+    assert!(answers[0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("file.version"));
+    assert!(
+        answers[1]["unknown"]
+            .as_str()
+            .unwrap()
+            .contains("a person says it"),
+        "{answers}"
+    );
+    kbguard()
+        .args(["facts", "--probe", &family])
+        .assert()
+        .code(0)
+        .stdout(contains("= 5.5.2653.23"));
+    kbguard()
+        .args(["facts", "--probe", "no.such.fact"])
+        .assert()
+        .code(3)
+        .stdout(contains("unknown fact `no.such.fact`"));
 }

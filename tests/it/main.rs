@@ -24,3 +24,5 @@ mod properties;
 mod serve;
 #[cfg(unix)]
 mod shells;
+#[cfg(windows)]
+mod windows;
