@@ -773,6 +773,9 @@ pub fn describe_probe(read: &ProbeRead) -> String {
         ProbeRead::IniValue { path, section, key } => format!("{key} in [{section}] of {path}"),
         ProbeRead::Registry { key, value, .. } => format!("registry {key}\\{value}"),
         ProbeRead::RegistryKey(key) => format!("whether registry key {key} exists"),
+        ProbeRead::RegistryValueExists { key, value } => {
+            format!("whether registry value {key}\\{value} exists")
+        }
     }
 }
 
@@ -825,6 +828,10 @@ fn run_probe(
         ProbeRead::RegistryKey(key) => prober
             .registry()?
             .key_exists(&render(key)?)
+            .map(FactValue::Bool),
+        ProbeRead::RegistryValueExists { key, value } => prober
+            .registry()?
+            .value_exists(&render(key)?, value)
             .map(FactValue::Bool),
     }
 }
@@ -896,6 +903,7 @@ fn registry_fact(
             }
             typed(&digits)
         }
+        Transform::Matches(pattern) => Ok(FactValue::Bool(pattern.is_match(&text))),
         Transform::Build(ranges) | Transform::Table(ranges) => {
             let number: u32 = text
                 .trim()
@@ -1070,5 +1078,180 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown fact `cluster.nod`"));
+    }
+
+    /// A registry made of values, for the transforms.
+    fn stored(value: RegValue, transform: Transform, ty: FactType) -> Result<FactValue, String> {
+        let mut facts = FactSet::remote();
+        facts.set_environment(
+            BTreeMap::from([("SystemRoot".into(), r"C:\WINNT".into())]),
+            FactSource::TestCase,
+        );
+        registry_fact(value, &transform, ty, &facts)
+    }
+
+    #[test]
+    fn registry_values_become_facts_through_their_transform() {
+        use crate::model::BuildRange;
+        let sz = |s: &str| RegValue::Sz(s.into());
+        let ranges = || {
+            vec![
+                BuildRange {
+                    from: 1457,
+                    to: 1959,
+                    value: "5.0".into(),
+                },
+                BuildRange {
+                    from: 1960,
+                    to: 2999,
+                    value: "5.5".into(),
+                },
+            ]
+        };
+        let version = |v: &str| FactValue::Version(v.parse().unwrap());
+        assert_eq!(
+            stored(
+                RegValue::Dword(0xa5d),
+                Transform::Build(ranges()),
+                FactType::Version
+            ),
+            Ok(version("5.5.2653"))
+        );
+        assert!(stored(
+            RegValue::Dword(837),
+            Transform::Build(ranges()),
+            FactType::Version
+        )
+        .unwrap_err()
+        .contains("no declared range"));
+        assert_eq!(
+            stored(
+                RegValue::Dword(1460),
+                Transform::Table(ranges()),
+                FactType::Str
+            ),
+            Ok(FactValue::Str("5.0".into()))
+        );
+        assert_eq!(
+            stored(
+                sz(r"C:\exchsrvr\mdbdata\priv.edb"),
+                Transform::Parent,
+                FactType::Str
+            ),
+            Ok(FactValue::Str(r"C:\exchsrvr\mdbdata".into()))
+        );
+        assert_eq!(
+            stored(sz(r"C:\priv.edb"), Transform::Parent, FactType::Str),
+            Ok(FactValue::Str(r"C:\".into()))
+        );
+        assert_eq!(
+            stored(
+                sz(r"C:\exchsrvr\"),
+                Transform::Join("bin".into()),
+                FactType::Str
+            ),
+            Ok(FactValue::Str(r"C:\exchsrvr\bin".into()))
+        );
+        assert_eq!(
+            stored(
+                sz("Service Pack 6"),
+                Transform::TrailingNumber,
+                FactType::Int
+            ),
+            Ok(FactValue::Int(6))
+        );
+        assert!(stored(sz("none"), Transform::TrailingNumber, FactType::Int).is_err());
+        let dc = || {
+            Transform::Matches(
+                crate::model::Pattern::try_from("(?i)^LanmanNT$".to_string()).unwrap(),
+            )
+        };
+        assert_eq!(
+            stored(sz("LanmanNT"), dc(), FactType::Bool),
+            Ok(FactValue::Bool(true))
+        );
+        assert_eq!(
+            stored(sz("ServerNT"), dc(), FactType::Bool),
+            Ok(FactValue::Bool(false))
+        );
+        assert_eq!(
+            stored(
+                RegValue::ExpandSz(r"%SystemRoot%\Cluster".into()),
+                Transform::AsStored,
+                FactType::Str
+            ),
+            Ok(FactValue::Str(r"C:\WINNT\Cluster".into()))
+        );
+        assert!(stored(
+            RegValue::ExpandSz("%Nope%".into()),
+            Transform::AsStored,
+            FactType::Str
+        )
+        .unwrap_err()
+        .contains("%Nope%"));
+        assert_eq!(
+            stored(RegValue::Dword(1), Transform::AsStored, FactType::Bool),
+            Ok(FactValue::Bool(true))
+        );
+        assert!(stored(
+            RegValue::Binary(vec![1]),
+            Transform::AsStored,
+            FactType::Str
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn text_file_probes_read_contents_and_ini_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let ini = dir.path().join("boot.ini");
+        std::fs::write(
+            &ini,
+            "[boot loader]\r\ntimeout=30\r\n[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINNT=\"Windows NT\" /3GB\r\n; Timeout=99\r\n",
+        )
+        .unwrap();
+        let path = ini.display().to_string();
+        let facts = FactSet::remote();
+        let read = |probe: ProbeRead, ty| run_probe(&probe, ty, &facts, &LocalHost);
+        let pattern = |p: &str| crate::model::Pattern::try_from(p.to_string()).unwrap();
+        assert_eq!(
+            read(
+                ProbeRead::FileContains(path.clone(), pattern("(?i)/3GB\\b")),
+                FactType::Bool
+            ),
+            Ok(FactValue::Bool(true))
+        );
+        assert_eq!(
+            read(
+                ProbeRead::FileContains(path.clone(), pattern("/PAE")),
+                FactType::Bool
+            ),
+            Ok(FactValue::Bool(false))
+        );
+        let ini_value = |section: &str, key: &str| ProbeRead::IniValue {
+            path: path.clone(),
+            section: section.into(),
+            key: key.into(),
+        };
+        assert_eq!(
+            read(ini_value("Boot Loader", "TIMEOUT"), FactType::Int),
+            Ok(FactValue::Int(30))
+        );
+        assert!(read(ini_value("boot loader", "default"), FactType::Str).is_err());
+        // Another host's files are not this machine's.
+        assert!(run_probe(
+            &ini_value("boot loader", "timeout"),
+            FactType::Int,
+            &facts,
+            &ANOTHER_HOST
+        )
+        .is_err());
+        // A template that needs an unknown fact says which.
+        let why = read(
+            ProbeRead::FileVersion("{exchange.bin}\\isinteg.exe".into()),
+            FactType::Version,
+        )
+        .unwrap_err();
+        assert!(why.contains("exchange.bin"), "{why}");
     }
 }

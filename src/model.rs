@@ -176,11 +176,18 @@ pub enum ProbeRead {
     },
     /// Whether a registry key exists.
     RegistryKey(String),
+    /// Whether a registry value exists (whatever it holds).
+    RegistryValueExists {
+        /// The key.
+        key: String,
+        /// The value's name.
+        value: String,
+    },
 }
 
 /// How a stored value becomes a fact's value, for where a registry stores a fact in another
 /// form (a build number for a version, a file for its folder).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub enum Transform {
     /// The value as stored, typed into the fact's type.
     #[default]
@@ -195,6 +202,9 @@ pub enum Transform {
     /// product's major.minor), then the build (`0xa5d` = 2653 in 1960..=2999 with value `5.5`
     /// → `5.5.2653`); outside every range the fact is unknown.
     Build(Vec<BuildRange>),
+    /// Whether the stored text (each string of a `REG_MULTI_SZ`, one per line) matches the
+    /// pattern: a yes/no fact from a value that names a kind (`ProductType` `LanmanNT`).
+    Matches(Pattern),
     /// A stored number looked up in a table: the `value` of the range that holds it (a build
     /// number's service pack level); outside every range the fact is unknown.
     Table(Vec<BuildRange>),

@@ -136,6 +136,8 @@ pub struct FactsOutput<'a> {
     pub facts: BTreeMap<&'a str, FactOutput<'a>>,
     /// Declared facts nothing answered.
     pub unknown: Vec<&'a str>,
+    /// Those of them no probe can read: a person gives them (`--set`, a snapshot).
+    pub needs_a_person: Vec<&'a str>,
     /// The environment, when known.
     pub env: Option<BTreeMap<&'a str, FactOutput<'a>>>,
 }
@@ -164,6 +166,12 @@ impl<'a> FactsOutput<'a> {
                 .iter()
                 .map(|(n, _)| n.as_str())
                 .filter(|n| host.get(n).is_none())
+                .collect(),
+            needs_a_person: set
+                .catalogue
+                .iter()
+                .filter(|(n, info)| info.probe.is_none() && host.get(n).is_none())
+                .map(|(n, _)| n.as_str())
                 .collect(),
             env: host
                 .env_iter()

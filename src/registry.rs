@@ -50,6 +50,8 @@ pub trait Registry {
     fn value(&self, key: &str, name: &str) -> Result<RegValue, String>;
     /// Whether `key` exists.
     fn key_exists(&self, key: &str) -> Result<bool, String>;
+    /// Whether `key` holds a value called `name`.
+    fn value_exists(&self, key: &str, name: &str) -> Result<bool, String>;
 }
 
 /// The hive abbreviations `reg.exe` accepts, with the names exports write.
@@ -64,8 +66,10 @@ const HIVES: &[(&str, &str)] = &[
 /// A key path in one spelling: full hive name, backslashes, no trailing backslash, upper case
 /// (key names are case-insensitive).
 pub fn normalize_key(key: &str) -> String {
-    let key = key.trim().trim_end_matches('\\');
-    let (hive, rest) = key.split_once('\\').unwrap_or((key, ""));
+    // Doubled and trailing backslashes name no key of their own.
+    let parts: Vec<&str> = key.trim().split('\\').filter(|p| !p.is_empty()).collect();
+    let key = parts.join("\\");
+    let (hive, rest) = key.split_once('\\').unwrap_or((&key, ""));
     let hive = HIVES
         .iter()
         .find(|(short, _)| short.eq_ignore_ascii_case(hive))
@@ -195,6 +199,14 @@ impl Registry for RegFile {
         match key.rsplit_once('\\') {
             Some((parent, _)) if self.keys.contains_key(parent) => Ok(false),
             _ => Err(format!("the export does not cover {key}")),
+        }
+    }
+
+    fn value_exists(&self, key: &str, name: &str) -> Result<bool, String> {
+        match self.keys.get(&normalize_key(key)) {
+            Some(values) => Ok(values.contains_key(&name.to_uppercase())),
+            // No key, no value: as far as the export covers the key's parent.
+            None => self.key_exists(key).map(|_| false),
         }
     }
 }
@@ -350,10 +362,15 @@ impl LiveRegistry {
 }
 
 #[cfg(windows)]
-impl Registry for LiveRegistry {
-    fn value(&self, key: &str, name: &str) -> Result<RegValue, String> {
-        let opened = LiveRegistry::open(key).map_err(|e| format!("{key}: {e}"))?;
-        // The key's largest value bounds the read: a value over the limit is not copied.
+impl LiveRegistry {
+    /// The value, `None` when the key or the value does not exist. The key's largest value
+    /// bounds the read: a value over [`VALUE_LIMIT`] is not copied.
+    fn read(key: &str, name: &str) -> Result<Option<RegValue>, String> {
+        let opened = match LiveRegistry::open(key) {
+            Ok(opened) => opened,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{key}: {e}")),
+        };
         let info = opened.query_info().map_err(|e| format!("{key}: {e}"))?;
         let largest = usize::try_from(info.max_value_len).unwrap_or(usize::MAX);
         if largest > VALUE_LIMIT {
@@ -361,10 +378,18 @@ impl Registry for LiveRegistry {
                 "{key} holds a value of {largest} bytes, over the {VALUE_LIMIT}-byte limit kbguard reads"
             ));
         }
-        let raw = opened
-            .get_raw_value(name)
-            .map_err(|e| format!("{key}\\{name}: {e}"))?;
-        Ok(from_bytes(raw.vtype as u32, raw.bytes.to_vec(), true))
+        match opened.get_raw_value(name) {
+            Ok(raw) => Ok(Some(from_bytes(raw.vtype as u32, raw.bytes.to_vec(), true))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{key}\\{name}: {e}")),
+        }
+    }
+}
+
+#[cfg(windows)]
+impl Registry for LiveRegistry {
+    fn value(&self, key: &str, name: &str) -> Result<RegValue, String> {
+        LiveRegistry::read(key, name)?.ok_or_else(|| format!("{key} has no value {name:?}"))
     }
 
     fn key_exists(&self, key: &str) -> Result<bool, String> {
@@ -373,6 +398,10 @@ impl Registry for LiveRegistry {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(format!("{key}: {e}")),
         }
+    }
+
+    fn value_exists(&self, key: &str, name: &str) -> Result<bool, String> {
+        LiveRegistry::read(key, name).map(|v| v.is_some())
     }
 }
 
@@ -426,6 +455,12 @@ mod tests {
         );
         assert_eq!(file.value(key, "Big"), Ok(RegValue::Qword((1 << 32) + 1)));
         assert!(file.value(key, "Gone").is_err());
+        assert_eq!(file.value_exists(key, "services"), Ok(true));
+        assert_eq!(file.value_exists(key, "Gone"), Ok(false));
+        assert_eq!(file.value_exists(&format!("{key}\\Sub"), "x"), Ok(false));
+        assert!(file
+            .value_exists("HKLM\\SYSTEM\\Setup", "CloneTag")
+            .is_err());
         assert!(file.key_exists("HKLM\\SOFTWARE\\Removed").is_err());
         assert_eq!(
             file.key_exists("HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup\\X"),

@@ -1148,7 +1148,8 @@ pub fn lint(loaded: &Loaded, catalogue: &Catalogue) -> Vec<LintProblem> {
                 | ProbeRead::FileContains(t, _)
                 | ProbeRead::IniValue { path: t, .. }
                 | ProbeRead::Registry { key: t, .. }
-                | ProbeRead::RegistryKey(t) => Some(t),
+                | ProbeRead::RegistryKey(t)
+                | ProbeRead::RegistryValueExists { key: t, .. } => Some(t),
                 ProbeRead::Env(_) => None,
             };
             for name in template.into_iter().flat_map(|t| template_refs(t)) {
