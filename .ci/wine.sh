@@ -34,10 +34,11 @@ KBGUARD_SKIP_SLOW=1 KBGUARD_DISPOSABLE_PREFIX=1 INSTA_UPDATE=no \
   cargo test --target "$target" --config "target.$target.runner = 'wine'"
 
 echo "== the helpdesk flow: a snapshot and a registry export from Windows, checked on Linux"
-cargo build --release --target "$target"
-cargo build --release
-exe="target/$target/release/kbguard.exe"
-linux=target/release/kbguard
+# The debug builds the tests just made: the flow checks behaviour, not speed.
+cargo build --target "$target"
+cargo build
+exe="target/$target/debug/kbguard.exe"
+linux=target/debug/kbguard
 fail() { echo "wine stage: $*" >&2; exit 1; }
 
 wine "$exe" facts --json >"$work/live.json"

@@ -1065,8 +1065,13 @@ fn run_records_the_commands_exit_status() {
     assert_eq!(line["verdict"], "clear");
 }
 
-/// Whether a validator is installed; under CI it must be (`.ci/run` installs it).
+/// Whether a validator is installed; under CI on Linux it must be (`.ci/run` installs it). The
+/// validators are Linux programs: under Wine the outputs are checked by the Linux run.
 fn have(tool: &str, probe: &[&str]) -> bool {
+    if cfg!(windows) {
+        eprintln!("skipping: {tool} validates on the Linux run");
+        return false;
+    }
     let ok = std::process::Command::new(tool)
         .args(probe)
         .output()
