@@ -64,28 +64,61 @@ pub fn tokenize(text: &str, placeholders: bool) -> Vec<Token> {
                 continue;
             }
         }
-        let word_char = |ch: char| ch.is_alphanumeric() || ch == '_';
-        let negative_number = c == '-'
-            && text[i + 1..].starts_with(|d: char| d.is_ascii_digit())
-            && (i == 0 || !text[..i].ends_with(word_char));
-        if word_char(c) || negative_number {
-            let start = i;
-            i += c.len_utf8();
-            while let Some(ch) = text[i..].chars().next().filter(|&ch| word_char(ch)) {
-                i += ch.len_utf8();
-            }
-            let word = text[start..i].to_lowercase();
+        if let Some(end) = word_end(text, i, c) {
+            let word = text[i..end].to_lowercase();
             let wildcard = placeholders && word.len() >= 3 && word.bytes().all(|b| b == b'x');
             tokens.push(Token {
                 text: if wildcard { String::new() } else { word },
-                span: start..i,
+                span: i..end,
                 wildcard,
             });
+            i = end;
             continue;
         }
         i += c.len_utf8();
     }
     tokens
+}
+
+/// The end of the word that starts at byte `i` (whose character is `c`), if one does: letters,
+/// digits and `_`, or a `-` before a digit where no word precedes it (`-1018`).
+fn word_end(text: &str, i: usize, c: char) -> Option<usize> {
+    let word_char = |ch: char| ch.is_alphanumeric() || ch == '_';
+    let negative_number = c == '-'
+        && text[i + 1..].starts_with(|d: char| d.is_ascii_digit())
+        && (i == 0 || !text[..i].ends_with(word_char));
+    if !(word_char(c) || negative_number) {
+        return None;
+    }
+    let mut end = i + c.len_utf8();
+    while let Some(ch) = text[end..].chars().next().filter(|&ch| word_char(ch)) {
+        end += ch.len_utf8();
+    }
+    Some(end)
+}
+
+/// Calls `f` with the byte range and the lowercased text of each token of `text` (as
+/// [`tokenize`] without placeholders finds them), lowercasing into one reused buffer: for
+/// scanning long texts (a snippet's sections) without a string per word.
+pub fn for_each_word(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
+    let mut lower = String::new();
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        let Some(end) = word_end(text, i, c) else {
+            i += c.len_utf8();
+            continue;
+        };
+        lower.clear();
+        let word = &text[i..end];
+        if word.is_ascii() {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        f(i..end, &lower);
+        i = end;
+    }
 }
 
 /// Token weights: rare words identify a message, common ones barely do.
@@ -174,6 +207,13 @@ impl Query {
 /// The weight of every hexadecimal value: each one is rare, but as a class they are common,
 /// and a log shows other values in the same slots.
 pub const HEX_WEIGHT: f32 = 2.0;
+
+/// The weight (`ln(1 + N/df)`) of a word in more than a fifth of the messages (`the`, `to`,
+/// `is`): a query of more than three words finds no message by such words alone (the archive's
+/// candidates and the curated symptoms both leave them out), as they barely weigh and cost the
+/// most to score. (Leaving out words in one message in ten already loses messages made only of
+/// common words.)
+pub const COMMON_MESSAGE_WEIGHT: f32 = 1.7;
 
 /// A token's weight: hexadecimal values weigh [`HEX_WEIGHT`], other tokens what `weights` says.
 pub fn token_weight(weights: &dyn Weights, token: &str) -> f32 {

@@ -45,8 +45,9 @@ pub struct MessageView<'a> {
     pub lines: Vec<f32>,
 }
 
-/// A searchable collection of articles and the messages they quote, numbered from 0.
-pub trait Corpus: Weights {
+/// A searchable collection of articles and the messages they quote, numbered from 0. Shared
+/// between threads (a batch, a server), so it is `Sync`.
+pub trait Corpus: Weights + Sync {
     /// Messages whose words best match the query, best first (ties broken by number), at
     /// most `limit`.
     fn message_candidates(&self, query: &Query, limit: usize) -> Vec<u32>;

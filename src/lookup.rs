@@ -7,14 +7,14 @@
 //! noise costs little.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
 
 use crate::analysis::{
-    code_tokens, is_hex_value, line_units, tokenize, unit_weight, Query, Token, Uniform, Weights,
-    MAX_UNIT_TOKENS,
+    code_tokens, for_each_word, is_hex_value, line_units, token_weight, tokenize, unit_weight, Query, Token,
+    Uniform, Weights, COMMON_MESSAGE_WEIGHT, MAX_UNIT_TOKENS,
 };
 use crate::corpus::{Corpus, TITLE_SECTION};
 use crate::facts::{render_template, FactSet};
@@ -335,8 +335,11 @@ struct CuratedSymptom {
     whole: f32,
     lines: Vec<f32>,
     // The message's words and whether it holds a hexadecimal value: a query sharing neither
-    // (nor a code) cannot align with it, so it is skipped without aligning.
+    // (nor a code) cannot align with it, so it is skipped without aligning. A query of more
+    // than three words must share one of `key_words`: the words above the common bar (all
+    // words when none is), as the archive's message candidates are found.
     words: HashSet<String>,
+    key_words: HashSet<String>,
     has_hex: bool,
     // Our description of the problem rather than the product's words.
     paraphrase: bool,
@@ -388,6 +391,18 @@ impl Curated {
                     .filter(|t| !t.wildcard)
                     .map(|t| t.text.clone())
                     .collect(),
+                key_words: {
+                    let words = || tokens.iter().filter(|t| !t.wildcard);
+                    let key: HashSet<String> = words()
+                        .filter(|t| token_weight(weights, &t.text) >= COMMON_MESSAGE_WEIGHT)
+                        .map(|t| t.text.clone())
+                        .collect();
+                    if key.is_empty() {
+                        words().map(|t| t.text.clone()).collect()
+                    } else {
+                        key
+                    }
+                },
                 has_hex: tokens.iter().any(|t| is_hex_value(&t.text)),
                 paraphrase: symptom.paraphrase,
                 tokens,
@@ -424,10 +439,12 @@ impl Curated {
     pub fn find(&self, query: &Query, limit: usize) -> Vec<Hit> {
         let query_words: HashSet<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
         let query_hex = query.tokens.iter().any(|t| is_hex_value(&t.text));
+        let short = query_words.len() <= 3;
         let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
         for s in &self.symptoms {
+            let words = if short { &s.words } else { &s.key_words };
             let alignable = (s.has_hex && query_hex)
-                || s.words.iter().any(|w| query_words.contains(w.as_str()));
+                || words.iter().any(|w| query_words.contains(w.as_str()));
             let message_match = alignable
                 .then(|| {
                     let totals = UnitTotals::Stored {
@@ -809,15 +826,33 @@ impl Snippet {
     /// The window of [`SNIPPET_WORDS`] words of `text` holding the most query weight; `None`
     /// when it holds no query word.
     fn window(text: &str, query: &Query) -> Option<Snippet> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let weight_of = |w: &str| -> f32 {
-            tokenize(w, false)
-                .iter()
-                .filter_map(|t| query.tokens.iter().position(|q| q.text == t.text))
-                .map(|i| query.weights[i])
-                .sum()
-        };
-        let weights: Vec<f32> = words.iter().map(|w| weight_of(w)).collect();
+        // Each query word's weight (its first occurrence's), looked up once per token of the
+        // text; the text is tokenised once and each token credited to the word it lies in
+        // (tokens never cross whitespace).
+        let mut weight_of: HashMap<&str, f32> = HashMap::with_capacity(query.tokens.len());
+        for (t, w) in query.tokens.iter().zip(&query.weights) {
+            weight_of.entry(t.text.as_str()).or_insert(*w);
+        }
+        let mut words: Vec<&str> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        for word in text.split_whitespace() {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            words.push(word);
+            ends.push(start + word.len());
+        }
+        let mut weights = vec![0.0f32; words.len()];
+        let mut at_word = 0;
+        for_each_word(text, |span, word| {
+            let Some(w) = weight_of.get(word) else {
+                return;
+            };
+            while at_word < ends.len() && ends[at_word] <= span.start {
+                at_word += 1;
+            }
+            if let Some(slot) = weights.get_mut(at_word) {
+                *slot += w;
+            }
+        });
         let n = SNIPPET_WORDS.min(words.len());
         if n == 0 {
             return None;

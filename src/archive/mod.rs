@@ -36,6 +36,7 @@ mod commands;
 mod table;
 use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
+    COMMON_MESSAGE_WEIGHT,
 };
 pub use crate::corpus::{ArticleRecord, Corpus, MessageView, TITLE_SECTION};
 use crate::mentions::{self, Mention};
@@ -835,17 +836,14 @@ pub struct Archive {
     weight_cache: Mutex<HashMap<String, f32>>,
 }
 
-/// The weight (`ln(1 + N/df)`) of a word in more than a fifth of the messages (`the`, `to`,
-/// `is`): such words are left out of the message candidates' BM25 view, where they barely weigh
-/// and cost the most to score. (Leaving out words in one message in ten already loses messages
-/// made only of common words.)
-const COMMON_MESSAGE_WEIGHT: f32 = 1.7;
 
 /// Query words in more than this part (one in ten) of the articles are left out of the words-over-fields
 /// search: they say nothing about which article is meant, and cost the most to score.
 const COMMON_WORD_DIVISOR: u64 = 10;
 /// A query is searched by words over fields on at most this many of its rarest words.
 const MAX_LEXICAL_TERMS: usize = 10;
+/// The message candidates' BM25 view scores at most this many of the query's words, the rarest.
+const MAX_MESSAGE_TERMS: usize = 12;
 
 /// The live generation under `root`, as `CURRENT` names it.
 fn live_generation(root: &Path) -> Result<PathBuf, ArchiveError> {
@@ -1004,9 +1002,17 @@ impl Corpus for Archive {
                 terms = Archive::terms(query);
             }
         }
+        // The BM25 view scores the rarest few: the cost of a union grows with every word's
+        // postings, and a message that shares none of a long query's rarest words does not
+        // align with it anyway.
+        let mut by_rarity: Vec<(f32, &str)> =
+            terms.iter().map(|t| (token_weight(self, t), *t)).collect();
+        by_rarity.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        by_rarity.truncate(MAX_MESSAGE_TERMS);
+        let bm25_terms: Vec<&str> = by_rarity.into_iter().map(|(_, t)| t).collect();
         let clauses = |by_weight: bool| -> Vec<(Occur, Box<dyn TantivyQuery>)> {
-            terms
-                .iter()
+            let view = if by_weight { &terms } else { &bm25_terms };
+            view.iter()
                 // The weighted view is for rare words; common ones would only make it slow.
                 .filter(|t| !by_weight || token_weight(self, t) >= RARE_WEIGHT)
                 .map(|t| {
