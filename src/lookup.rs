@@ -579,7 +579,13 @@ impl<'a> Lookup<'a> {
             .collect();
         if let Some(corpus) = self.corpus {
             let curated: Vec<&str> = hits.keys().map(String::as_str).collect();
-            for hit in rank_corpus(corpus, &query, &curated) {
+            // Only the best `limit` can be shown, beside the curated ones they may merge
+            // with; unless products re-rank them, the rest need not be read.
+            let keep = options
+                .products
+                .is_empty()
+                .then_some(options.limit.saturating_add(curated.len()));
+            for hit in rank_corpus(corpus, &query, &curated, keep) {
                 match hits.get_mut(&hit.id) {
                     // A curated hit keeps its rules and workaround; it takes the better score
                     // and what the archive knows of the article.
@@ -652,8 +658,15 @@ fn sort_hits(hits: &mut [Hit]) {
 /// [`LEXICAL_WEIGHT`] times its words-over-fields score relative to the best article's. A
 /// pasted error is decided by its message, a description by its words, a mixture by both.
 /// `curated` names articles the curated set already found: their lexical evidence is scored
-/// too, so a curated hit is not outranked by an equal archive one.
-pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<Hit> {
+/// too, so a curated hit is not outranked by an equal archive one. With `keep`, only the
+/// articles that can be among the best `keep` (a score at least the `keep`-th best; ties kept)
+/// and the curated ones are returned, the others never read from the corpus.
+pub fn rank_corpus(
+    corpus: &dyn Corpus,
+    query: &Query,
+    curated: &[&str],
+    keep: Option<usize>,
+) -> Vec<Hit> {
     // The best message of each article: (score, message number).
     let mut best: BTreeMap<u32, (UnitMatch, u32)> = BTreeMap::new();
     for mid in corpus.message_candidates(query, CANDIDATES) {
@@ -706,18 +719,28 @@ pub fn rank_corpus(corpus: &dyn Corpus, query: &Query, curated: &[&str]) -> Vec<
     let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
     articles.sort_unstable();
     articles.dedup();
-    let mut hits: Vec<Hit> = articles
+    let score_of = |aid: u32| {
+        let words = lexical
+            .get(&aid)
+            .map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
+        // The words fill the room a message match leaves: nothing beside a complete match
+        // (articles quoting the same message stay tied on it), most of it beside none.
+        let m = best.get(&aid).map_or(0.0, |(m, _)| m.score);
+        m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words * damp
+    };
+    let mut scored: Vec<(u32, f32)> = articles.into_iter().map(|a| (a, score_of(a))).collect();
+    if let Some(keep) = keep.filter(|&k| k < scored.len()) {
+        let mut scores: Vec<f32> = scored.iter().map(|(_, s)| *s).collect();
+        scores.sort_unstable_by(|a, b| b.total_cmp(a));
+        let bar = scores[keep.saturating_sub(1)];
+        let curated_aids: Vec<u32> = curated.iter().filter_map(|id| corpus.find(id)).collect();
+        scored.retain(|(aid, score)| *score >= bar || curated_aids.contains(aid));
+    }
+    let mut hits: Vec<Hit> = scored
         .into_iter()
-        .filter_map(|aid| {
+        .filter_map(|(aid, score)| {
             let record = corpus.article(aid)?;
             let message = best.get(&aid);
-            let words = lexical
-                .get(&aid)
-                .map_or(0.0, |l| if top > 0.0 { l / top } else { 0.0 });
-            // The words fill the room a message match leaves: nothing beside a complete match
-            // (articles quoting the same message stay tied on it), most of it beside none.
-            let m = message.map_or(0.0, |(m, _)| m.score);
-            let score = m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words * damp;
             let (matched, matched_span, section) = message
                 .and_then(|(m, mid)| {
                     let msg = corpus.message(*mid)?;

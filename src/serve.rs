@@ -64,6 +64,8 @@ pub struct App {
     root: Option<PathBuf>,
     live: RwLock<Option<Arc<Generation>>>,
     log: Box<dyn Fn(&Access) + Send + Sync>,
+    /// Turns at ranking and evaluation: one per core.
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 /// One opened generation of the archive, with the curated symptoms prepared under its weights.
@@ -89,6 +91,9 @@ impl App {
             root,
             live: RwLock::new(None),
             log,
+            workers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get) * 2,
+            )),
         }
     }
 
@@ -184,9 +189,20 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     error(uri.path(), status, "no such page")
 }
 
-/// Runs blocking work (ranking, evaluation) off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    tokio::task::spawn_blocking(work).await.ok()
+/// Runs blocking work (ranking, evaluation) off the async threads, at most one per core at a
+/// time: the rest wait their turn in order (the semaphore is fair), rather than dozens of
+/// threads time-slicing two cores, which made every request slow and a few very slow.
+async fn blocking<T: Send + 'static>(
+    app: Arc<App>,
+    work: impl FnOnce(&App) -> T + Send + 'static,
+) -> Option<T> {
+    let permit = Arc::clone(&app.workers).acquire_owned().await.ok()?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = permit;
+        work(&app)
+    })
+    .await
+    .ok()
 }
 
 // ---- JSON API ----
@@ -263,8 +279,8 @@ async fn api_lookup(
         return error("/api/", StatusCode::URI_TOO_LONG, "the query is too long");
     }
     let options = params.options();
-    let answer = blocking(move || {
-        let (hits, generation) = find(&app, &q, &options);
+    let answer = blocking(app, move |app| {
+        let (hits, generation) = find(app, &q, &options);
         let note = generation.is_none().then_some(NO_ARCHIVE);
         let context = LookupContext {
             archive: generation,
@@ -326,7 +342,7 @@ fn article(
 }
 
 async fn api_article(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>) -> Response {
-    match blocking(move || article(&app, &id)).await {
+    match blocking(app, move |app| article(app, &id)).await {
         Some(Ok((a, rules))) => {
             Json(serde_json::json!({"article": a, "rules": rules})).into_response()
         }
@@ -431,7 +447,7 @@ async fn api_check(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(req) => req,
         Err(e) => return error("/api/", StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
     };
-    match blocking(move || check(&app, &req)).await {
+    match blocking(app, move |app| check(app, &req)).await {
         Some(Ok(value)) => Json(value).into_response(),
         Some(Err((status, message))) => error("/api/", status, &message),
         None => error(
@@ -505,8 +521,8 @@ async fn search_page(
     );
     if !q.trim().is_empty() {
         let options = params.options();
-        let rendered = blocking(move || {
-            let (hits, generation) = find(&app, &q, &options);
+        let rendered = blocking(app, move |app| {
+            let (hits, generation) = find(app, &q, &options);
             render_hits(&hits, generation.is_none())
         })
         .await
@@ -587,7 +603,7 @@ fn marked(snippet: &crate::lookup::Snippet) -> String {
 }
 
 async fn article_page(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>) -> Response {
-    let result = blocking(move || article(&app, &id)).await;
+    let result = blocking(app, move |app| article(app, &id)).await;
     let (a, rules) = match result {
         Some(Ok(found)) => found,
         Some(Err((status, message))) => return error("/", status, &message),
@@ -707,7 +723,7 @@ async fn host_page(State(app): State<Arc<App>>, mut form: Multipart) -> Response
         );
     }
     let line = req.line.clone().unwrap_or_default();
-    let result = blocking(move || check(&app, &req)).await;
+    let result = blocking(app, move |app| check(app, &req)).await;
     let value = match result {
         Some(Ok(value)) => value,
         Some(Err((status, message))) => return error("/", status, &message),
