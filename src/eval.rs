@@ -690,7 +690,7 @@ mod tests {
             rule,
             facts,
             Command::parse(&argv).as_ref(),
-            crate::facts::prober_for(facts),
+            crate::facts::prober_for(facts).as_ref(),
         )
     }
 

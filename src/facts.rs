@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,10 @@ pub struct FactSet {
     host: Host,
     facts: BTreeMap<String, Fact>,
     env: Option<Environment>,
+    // The registry export the facts came from, which family facts (a service's start type)
+    // are read from as well.
+    #[serde(skip)]
+    registry: Option<Arc<RegFile>>,
 }
 
 impl FactSet {
@@ -123,6 +128,7 @@ impl FactSet {
             host: Host::Remote,
             facts: BTreeMap::new(),
             env: None,
+            registry: None,
         }
     }
 
@@ -539,6 +545,7 @@ pub fn probe_local(catalogue: &Catalogue) -> FactSet {
         host: Host::Local,
         facts: BTreeMap::new(),
         env: None,
+        registry: None,
     };
     let os = OsFamily::current();
     let builtin = |value| Fact {
@@ -610,6 +617,7 @@ fn from_reg_file(catalogue: &Catalogue, path: &Path) -> Result<FactSet, FactErro
         OsFamily::Windows,
         |read| FactSource::Snapshot(format!("{name}: {}", describe_probe(read))),
     );
+    set.registry = Some(Arc::new(file));
     Ok(set)
 }
 
@@ -642,12 +650,13 @@ fn run_declared(
     }
 }
 
-/// The prober for a fact set: this machine when the facts describe it, else nothing.
-pub fn prober_for(facts: &FactSet) -> &'static dyn Prober {
-    if facts.is_probeable() {
-        &LocalHost
-    } else {
-        &ANOTHER_HOST
+/// The prober for a fact set: this machine when the facts describe it, the registry of the
+/// export they came from, else nothing.
+pub fn prober_for(facts: &FactSet) -> Box<dyn Prober + '_> {
+    match &facts.registry {
+        _ if facts.is_probeable() => Box::new(LocalHost),
+        Some(registry) => Box::new(RegistryOnly(registry.as_ref())),
+        None => Box::new(ANOTHER_HOST),
     }
 }
 
@@ -692,7 +701,7 @@ pub fn probe_one(catalogue: &Catalogue, host: &FactSet, name: &str) -> Result<Fa
             on.join(", ")
         ));
     }
-    let value = run_probe(&probe.read, info.ty, host, prober_for(host))
+    let value = run_probe(&probe.read, info.ty, host, prober_for(host).as_ref())
         .map_err(|why| format!("{}: {why}", describe_probe(&probe.read)))?;
     Ok(Fact {
         value,

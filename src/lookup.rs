@@ -13,8 +13,8 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::analysis::{
-    code_tokens, for_each_word, is_hex_value, line_units, token_weight, tokenize, unit_weight, Query, Token,
-    Uniform, Weights, COMMON_MESSAGE_WEIGHT, MAX_UNIT_TOKENS,
+    code_tokens, for_each_word, is_hex_value, line_units, token_weight, tokenize, unit_weight,
+    Query, Token, Uniform, Weights, COMMON_MESSAGE_WEIGHT, MAX_UNIT_TOKENS,
 };
 use crate::corpus::{Corpus, TITLE_SECTION};
 use crate::facts::{render_template, FactSet};
@@ -443,8 +443,8 @@ impl Curated {
         let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
         for s in &self.symptoms {
             let words = if short { &s.words } else { &s.key_words };
-            let alignable = (s.has_hex && query_hex)
-                || words.iter().any(|w| query_words.contains(w.as_str()));
+            let alignable =
+                (s.has_hex && query_hex) || words.iter().any(|w| query_words.contains(w.as_str()));
             let message_match = alignable
                 .then(|| {
                     let totals = UnitTotals::Stored {

@@ -327,8 +327,21 @@ mod tests {
             LocalHost.family("file.version", &exe.display().to_string()),
             Ok(FactValue::Version("5.5.2653.23".parse().unwrap()))
         );
-        // Not a PE, missing, a folder, truncated: unknown with a reason, never a panic.
         let dir = tempfile::tempdir().unwrap();
+        // A 2 GB file (sparse) is mapped, not read: its headers answer as quickly.
+        let huge = dir.path().join("huge.exe");
+        std::fs::copy(&exe, &huge).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&huge)
+            .unwrap()
+            .set_len(2 << 30)
+            .unwrap();
+        assert_eq!(
+            pe_file_version(&huge).unwrap(),
+            "5.5.2653.23".parse::<Version>().unwrap()
+        );
+        // Not a PE, missing, a folder, truncated: unknown with a reason, never a panic.
         let truncated = dir.path().join("cut.exe");
         std::fs::write(&truncated, &std::fs::read(&exe).unwrap()[..300]).unwrap();
         for bad in [

@@ -113,7 +113,8 @@ impl CompiledRules {
     /// Evaluates every rule against the facts and command.
     pub fn check(&self, facts: &FactSet, command: Option<&Command>) -> CheckReport {
         // One prober per check: each fact the rules ask the host for is read once.
-        let prober = crate::probe::Cached::new(crate::facts::prober_for(facts));
+        let host = crate::facts::prober_for(facts);
+        let prober = crate::probe::Cached::new(host.as_ref());
         let mut rules_evaluated = 0;
         let evaluations: Vec<Evaluation> = self
             .rules

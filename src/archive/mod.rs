@@ -836,7 +836,6 @@ pub struct Archive {
     weight_cache: Mutex<HashMap<String, f32>>,
 }
 
-
 /// Query words in more than this part (one in ten) of the articles are left out of the words-over-fields
 /// search: they say nothing about which article is meant, and cost the most to score.
 const COMMON_WORD_DIVISOR: u64 = 10;

@@ -249,7 +249,7 @@ pub(crate) fn explain(ui: &Ui, a: ExplainArgs) -> Result<u8, Failure> {
         &loaded.rule,
         &facts,
         command.as_ref(),
-        &kbguard::probe::Cached::new(facts::prober_for(&facts)),
+        &kbguard::probe::Cached::new(facts::prober_for(&facts).as_ref()),
     );
     let runs = planned.filter(|p| !p.unwrapped.is_empty());
     if a.json {

@@ -1313,6 +1313,14 @@ fn a_registry_export_is_a_snapshot_of_its_registry_facts() {
     let unknown = facts["unknown"].to_string();
     assert!(unknown.contains("\"cluster.node\""), "{facts}");
     assert!(unknown.contains("exchange.isinteg.version"), "{facts}");
+    // A service's start type is registry-backed too.
+    kbguard()
+        .args(["facts", "--facts"])
+        .arg(&export)
+        .args(["--probe", "service.start_type:MSExchangeIS"])
+        .assert()
+        .code(0)
+        .stdout(contains("service.start_type:MSExchangeIS = auto"));
     // With the one fact the export cannot hold, the check decides on Q178311 and asks for the
     // variable the export does not show.
     kbguard()
