@@ -693,10 +693,21 @@ pub fn rank_corpus(
             best.insert(message.article, (m, mid));
         }
     }
-    let mut lexical: BTreeMap<u32, f32> = corpus
-        .lexical(query, LEXICAL_CANDIDATES, None)
-        .into_iter()
-        .collect();
+    // The better some message matches, the more the query is a pasted message and the less an
+    // article's words alone say: the words' share shrinks by the best match's square.
+    let best_m = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
+    let damp = (1.0 - best_m * best_m).max(0.0);
+    // A complete match leaves the words no share: articles found by their words alone would
+    // score nothing, so they are not searched for (the articles found by messages, and the
+    // curated ones, still are, below).
+    let mut lexical: BTreeMap<u32, f32> = if damp > 0.0 {
+        corpus
+            .lexical(query, LEXICAL_CANDIDATES, None)
+            .into_iter()
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut missing: Vec<u32> = best
         .keys()
         .copied()
@@ -712,10 +723,6 @@ pub fn rank_corpus(
         lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
-    // The better some message matches, the more the query is a pasted message and the less an
-    // article's words alone say: the words' share shrinks by the best match's square.
-    let best_m = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
-    let damp = (1.0 - best_m * best_m).max(0.0);
     let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
     articles.sort_unstable();
     articles.dedup();
