@@ -635,7 +635,7 @@ fn run_declared(
         let mut added = false;
         for (name, info) in catalogue.iter() {
             let Some(probe) = &info.probe else { continue };
-            if set.facts.contains_key(name) || !(probe.os.is_empty() || probe.os.contains(&os)) {
+            if set.facts.contains_key(name) || !probe.runs_on(os) {
                 continue;
             }
             if let Ok(value) = run_probe(&probe.read, info.ty, set, prober) {
@@ -693,7 +693,7 @@ pub fn probe_one(catalogue: &Catalogue, host: &FactSet, name: &str) -> Result<Fa
         return Err("no probe can read it: a person says it, with --set or in a snapshot".into());
     };
     let os = OsFamily::current();
-    if host.host() == Host::Local && !(probe.os.is_empty() || probe.os.contains(&os)) {
+    if host.host() == Host::Local && !probe.runs_on(os) {
         let on: Vec<&str> = probe.os.iter().map(|o| o.as_str()).collect();
         return Err(format!(
             "its probe ({}) runs on {} only",

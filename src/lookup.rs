@@ -713,10 +713,11 @@ pub fn rank_corpus(
         .copied()
         .filter(|a| !lexical.contains_key(a))
         .collect();
+    let curated_aids: Vec<u32> = curated.iter().filter_map(|id| corpus.find(id)).collect();
     missing.extend(
-        curated
+        curated_aids
             .iter()
-            .filter_map(|id| corpus.find(id))
+            .copied()
             .filter(|a| !lexical.contains_key(a)),
     );
     if !missing.is_empty() {
@@ -740,7 +741,6 @@ pub fn rank_corpus(
         let mut scores: Vec<f32> = scored.iter().map(|(_, s)| *s).collect();
         scores.sort_unstable_by(|a, b| b.total_cmp(a));
         let bar = scores[keep.saturating_sub(1)];
-        let curated_aids: Vec<u32> = curated.iter().filter_map(|id| corpus.find(id)).collect();
         scored.retain(|(aid, score)| *score >= bar || curated_aids.contains(aid));
     }
     let mut hits: Vec<Hit> = scored

@@ -140,6 +140,13 @@ pub struct Probe {
     pub read: ProbeRead,
 }
 
+impl Probe {
+    /// Whether the probe is meant for hosts of `os`.
+    pub fn runs_on(&self, os: OsFamily) -> bool {
+        self.os.is_empty() || self.os.contains(&os)
+    }
+}
+
 /// The one thing a probe reads.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ProbeRead {

@@ -170,11 +170,6 @@ impl RegFile {
         }
         Ok(file)
     }
-
-    /// How many keys the export holds.
-    pub fn key_count(&self) -> usize {
-        self.keys.len()
-    }
 }
 
 impl Registry for RegFile {
@@ -301,7 +296,7 @@ fn parse_data(data: &str, utf16: bool) -> Result<RegValue, String> {
 
 /// A value from its type number and raw bytes (strings in UTF-16LE for version 5 exports and
 /// the live registry, the ANSI code page for `REGEDIT4`).
-pub fn from_bytes(kind: u32, bytes: Vec<u8>, utf16: bool) -> RegValue {
+fn from_bytes(kind: u32, bytes: Vec<u8>, utf16: bool) -> RegValue {
     let text = |bytes: &[u8]| -> String {
         let s = if utf16 {
             encoding_rs::UTF_16LE.decode(bytes).0.into_owned()
