@@ -1004,8 +1004,18 @@ impl Corpus for Archive {
         // The BM25 view scores the rarest few: the cost of a union grows with every word's
         // postings, and a message that shares none of a long query's rarest words does not
         // align with it anyway.
-        let mut by_rarity: Vec<(f32, &str)> =
-            terms.iter().map(|t| (token_weight(self, t), *t)).collect();
+        // By the query's own weights, in which log decoration (a syslog host, a pid) weighs
+        // little however rare its words are in the archive.
+        let in_query = |t: &str| {
+            query
+                .tokens
+                .iter()
+                .zip(&query.weights)
+                .filter(|(q, _)| q.text == t)
+                .map(|(_, w)| *w)
+                .fold(0.0f32, f32::max)
+        };
+        let mut by_rarity: Vec<(f32, &str)> = terms.iter().map(|t| (in_query(t), *t)).collect();
         by_rarity.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         by_rarity.truncate(MAX_MESSAGE_TERMS);
         let bm25_terms: Vec<&str> = by_rarity.into_iter().map(|(_, t)| t).collect();
