@@ -4,6 +4,7 @@
 //! A leaf: it imports nothing of the crate. The archive tokenises what it indexes with it and
 //! the ranking tokenises queries with it, so both see the same words.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// A token of error text: lowercased, with where it came from.
@@ -170,6 +171,12 @@ pub struct Query {
     pub weights: Vec<f32>,
     /// The sum of the weights.
     pub total: f32,
+    /// Each distinct token text, numbered: alignment compares numbers, not strings.
+    ids: HashMap<String, u32>,
+    /// Each token's number in `ids`.
+    pub token_ids: Vec<u32>,
+    /// Which tokens are hexadecimal values.
+    pub hex: Vec<bool>,
 }
 
 /// Queries are cut to this many tokens: an error message is far shorter, and it bounds the
@@ -196,11 +203,33 @@ impl Query {
             })
             .collect();
         let total = weights.iter().sum();
+        let mut ids = HashMap::new();
+        let token_ids = tokens
+            .iter()
+            .map(|t| {
+                let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+                *ids.entry(t.text.clone()).or_insert(next)
+            })
+            .collect();
+        let hex = tokens.iter().map(|t| is_hex_value(&t.text)).collect();
         Query {
             tokens,
             weights,
             total,
+            ids,
+            token_ids,
+            hex,
         }
+    }
+
+    /// The number of a token text in this query, if the query holds it.
+    pub fn id_of(&self, text: &str) -> Option<u32> {
+        self.ids.get(text).copied()
+    }
+
+    /// Whether any token of the query is a hexadecimal value.
+    pub fn has_hex(&self) -> bool {
+        self.hex.iter().any(|&h| h)
     }
 }
 

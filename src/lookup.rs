@@ -67,21 +67,46 @@ struct Alignment {
     query_span_weight: f32,
 }
 
+/// What one message token can do in an alignment with a given query.
+#[derive(Clone, Copy)]
+enum Row {
+    /// A placeholder: absorbs values.
+    Wildcard,
+    /// A word the query holds (its number there), and whether it is a hexadecimal value.
+    Word(Option<u32>, bool),
+}
+
 /// Aligns message tokens with the query: the in-order matching that explains the most query
 /// weight, where equal tokens match, a placeholder absorbs the values filled into it, and a
 /// hexadecimal value stands for another.
 fn align(unit: &[Token], query: &Query) -> Alignment {
-    let (n, m) = (unit.len(), query.tokens.len());
-    if n == 0 || m == 0 {
+    let query_hex = query.has_hex();
+    // Only tokens that can take part: a message token that is no placeholder, not in the query
+    // and no hexadecimal value beside one in the query only ever skips (its row of the table
+    // would copy the next one), so leaving it out changes nothing but the work.
+    let rows: Vec<(usize, Row)> = unit
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| {
+            if u.wildcard {
+                return Some((i, Row::Wildcard));
+            }
+            let id = query.id_of(&u.text);
+            let hex = query_hex && is_hex_value(&u.text);
+            (id.is_some() || hex).then_some((i, Row::Word(id, hex)))
+        })
+        .collect();
+    let (n, m) = (rows.len(), query.tokens.len());
+    if m == 0 || !rows.iter().any(|(_, r)| matches!(r, Row::Word(..))) {
         return Alignment::default();
     }
-    // best[i][j]: most weight explained aligning unit[i..] with query[j..]; step[i][j]: how.
+    // best[i][j]: most weight explained aligning rows[i..] with query[j..]; step[i][j]: how.
     let width = m + 1;
     let mut best = vec![0f32; (n + 1) * width];
     let mut step = vec![Step::SkipUnit; (n + 1) * width];
-    for i in (0..n).rev() {
+    for (i, &(_, row)) in rows.iter().enumerate().rev() {
         for j in (0..m).rev() {
-            let (u, q, w) = (&unit[i], &query.tokens[j], query.weights[j]);
+            let w = query.weights[j];
             let mut choice = (best[(i + 1) * width + j], Step::SkipUnit);
             let mut offer = |value: f32, s: Step| {
                 if value > choice.0 {
@@ -89,17 +114,22 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
                 }
             };
             offer(best[i * width + j + 1], Step::SkipQuery);
-            if u.wildcard {
-                // A filled-in value is a few tokens (`C:\\DATA\\REPORT.DOC`); more is noise.
-                let mut absorbed = 0.0;
-                for k in 1..=MAX_SLOT_TOKENS.min(m - j) {
-                    absorbed += 0.5 * query.weights[j + k - 1];
-                    offer(best[(i + 1) * width + j + k] + absorbed, Step::Absorb(k));
+            match row {
+                Row::Wildcard => {
+                    // A filled-in value is a few tokens (`C:\\DATA\\REPORT.DOC`); more is noise.
+                    let mut absorbed = 0.0;
+                    for k in 1..=MAX_SLOT_TOKENS.min(m - j) {
+                        absorbed += 0.5 * query.weights[j + k - 1];
+                        offer(best[(i + 1) * width + j + k] + absorbed, Step::Absorb(k));
+                    }
                 }
-            } else if u.text == q.text {
-                offer(best[(i + 1) * width + j + 1] + w, Step::Match);
-            } else if is_hex_value(&u.text) && is_hex_value(&q.text) {
-                offer(best[(i + 1) * width + j + 1] + 0.5 * w, Step::Hex);
+                Row::Word(Some(id), _) if id == query.token_ids[j] => {
+                    offer(best[(i + 1) * width + j + 1] + w, Step::Match);
+                }
+                Row::Word(_, true) if query.hex[j] => {
+                    offer(best[(i + 1) * width + j + 1] + 0.5 * w, Step::Hex);
+                }
+                Row::Word(..) => {}
             }
             best[i * width + j] = choice.0;
             step[i * width + j] = choice.1;
@@ -128,8 +158,9 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
                 } else {
                     out.hex += 0.5 * w;
                 }
-                first.get_or_insert(unit[i].span.start);
-                last = Some(unit[i].span.end);
+                let span = &unit[rows[i].0].span;
+                first.get_or_insert(span.start);
+                last = Some(span.end);
                 i += 1;
                 j += 1;
             }
