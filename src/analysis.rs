@@ -4,7 +4,7 @@
 //! A leaf: it imports nothing of the crate. The archive tokenises what it indexes with it and
 //! the ranking tokenises queries with it, so both see the same words.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// A token of error text: lowercased, with where it came from.
@@ -171,10 +171,13 @@ pub struct Query {
     pub weights: Vec<f32>,
     /// The sum of the weights.
     pub total: f32,
-    /// Each distinct token text, numbered: alignment compares numbers, not strings.
-    ids: HashMap<String, u32>,
+    /// Each distinct token text, numbered in order of first appearance: alignment compares
+    /// numbers, not strings.
+    ids: FxHashMap<String, u32>,
     /// Each token's number in `ids`.
     pub token_ids: Vec<u32>,
+    /// By number, the weight of the word's first appearance.
+    pub first_weights: Vec<f32>,
     /// Which tokens are hexadecimal values.
     pub hex: Vec<bool>,
 }
@@ -203,12 +206,17 @@ impl Query {
             })
             .collect();
         let total = weights.iter().sum();
-        let mut ids = HashMap::new();
+        let mut ids = FxHashMap::default();
+        let mut first_weights = Vec::new();
         let token_ids = tokens
             .iter()
-            .map(|t| {
+            .zip(&weights)
+            .map(|(t, w)| {
                 let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-                *ids.entry(t.text.clone()).or_insert(next)
+                *ids.entry(t.text.clone()).or_insert_with(|| {
+                    first_weights.push(*w);
+                    next
+                })
             })
             .collect();
         let hex = tokens.iter().map(|t| is_hex_value(&t.text)).collect();
@@ -218,6 +226,7 @@ impl Query {
             total,
             ids,
             token_ids,
+            first_weights,
             hex,
         }
     }

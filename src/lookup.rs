@@ -7,7 +7,7 @@
 //! noise costs little.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
@@ -48,8 +48,8 @@ enum Step {
     Match,
     /// Two different hexadecimal values: the same slot, another value.
     Hex,
-    /// A placeholder took this many query tokens as its value.
-    Absorb(usize),
+    /// A placeholder took this many query tokens as its value (at most [`MAX_SLOT_TOKENS`]).
+    Absorb(u8),
 }
 
 /// What an alignment explains, by kind.
@@ -101,9 +101,33 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
         return Alignment::default();
     }
     // best[i][j]: most weight explained aligning rows[i..] with query[j..]; step[i][j]: how.
+    // The tables are kept per thread: a long message against a long query needs a large one,
+    // and fresh memory that size costs more to fault in than the alignment.
+    TABLES.with_borrow_mut(|(best, step)| {
+        best.clear();
+        best.resize((n + 1) * (m + 1), 0.0);
+        step.clear();
+        step.resize((n + 1) * (m + 1), Step::SkipUnit);
+        fill_and_trace(unit, query, &rows, best, step)
+    })
+}
+
+thread_local! {
+    /// [`align`]'s tables, reused.
+    static TABLES: std::cell::RefCell<(Vec<f32>, Vec<Step>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// [`align`] over tables of `(rows + 1) x (query tokens + 1)` zeros and skips.
+fn fill_and_trace(
+    unit: &[Token],
+    query: &Query,
+    rows: &[(usize, Row)],
+    best: &mut [f32],
+    step: &mut [Step],
+) -> Alignment {
+    let (n, m) = (rows.len(), query.tokens.len());
     let width = m + 1;
-    let mut best = vec![0f32; (n + 1) * width];
-    let mut step = vec![Step::SkipUnit; (n + 1) * width];
     for (i, &(_, row)) in rows.iter().enumerate().rev() {
         for j in (0..m).rev() {
             let w = query.weights[j];
@@ -120,7 +144,11 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
                     let mut absorbed = 0.0;
                     for k in 1..=MAX_SLOT_TOKENS.min(m - j) {
                         absorbed += 0.5 * query.weights[j + k - 1];
-                        offer(best[(i + 1) * width + j + k] + absorbed, Step::Absorb(k));
+                        #[allow(clippy::cast_possible_truncation)] // k <= MAX_SLOT_TOKENS
+                        offer(
+                            best[(i + 1) * width + j + k] + absorbed,
+                            Step::Absorb(k as u8),
+                        );
                     }
                 }
                 Row::Word(Some(id), _) if id == query.token_ids[j] => {
@@ -146,6 +174,7 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
             Step::SkipUnit => i += 1,
             Step::SkipQuery => j += 1,
             Step::Absorb(k) => {
+                let k = usize::from(k);
                 out.absorbed += query.weights[j..j + k].iter().map(|w| 0.5 * w).sum::<f32>();
                 i += 1;
                 j += k;
@@ -468,14 +497,13 @@ impl Curated {
 
     /// The curated articles matching `query`, best first, at most `limit`.
     pub fn find(&self, query: &Query, limit: usize) -> Vec<Hit> {
-        let query_words: HashSet<&str> = query.tokens.iter().map(|t| t.text.as_str()).collect();
-        let query_hex = query.tokens.iter().any(|t| is_hex_value(&t.text));
-        let short = query_words.len() <= 3;
+        let query_hex = query.has_hex();
+        let short = query.first_weights.len() <= 3;
         let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
         for s in &self.symptoms {
             let words = if short { &s.words } else { &s.key_words };
             let alignable =
-                (s.has_hex && query_hex) || words.iter().any(|w| query_words.contains(w.as_str()));
+                (s.has_hex && query_hex) || words.iter().any(|w| query.id_of(w).is_some());
             let message_match = alignable
                 .then(|| {
                     let totals = UnitTotals::Stored {
@@ -864,14 +892,19 @@ pub struct Snippet {
 
 /// The summed weight of the distinct query words in `text`.
 fn query_weight(text: &str, query: &Query) -> f32 {
-    let words: HashSet<String> = tokenize(text, false).into_iter().map(|t| t.text).collect();
-    let mut seen = HashSet::new();
+    let mut present = vec![false; query.first_weights.len()];
+    for_each_word(text, |_, word| {
+        if let Some(id) = query.id_of(word) {
+            present[id as usize] = true;
+        }
+    });
+    // In order of first appearance in the query, as the weights were always summed.
     query
-        .tokens
+        .first_weights
         .iter()
-        .zip(&query.weights)
-        .filter(|(q, _)| words.contains(&q.text) && seen.insert(q.text.as_str()))
-        .map(|(_, w)| w)
+        .zip(present)
+        .filter(|(_, p)| *p)
+        .map(|(w, _)| w)
         .sum()
 }
 
@@ -890,10 +923,6 @@ impl Snippet {
         // Each query word's weight (its first occurrence's), looked up once per token of the
         // text; the text is tokenised once and each token credited to the word it lies in
         // (tokens never cross whitespace).
-        let mut weight_of: HashMap<&str, f32> = HashMap::with_capacity(query.tokens.len());
-        for (t, w) in query.tokens.iter().zip(&query.weights) {
-            weight_of.entry(t.text.as_str()).or_insert(*w);
-        }
         let mut words: Vec<&str> = Vec::new();
         let mut ends: Vec<usize> = Vec::new();
         for word in text.split_whitespace() {
@@ -904,9 +933,10 @@ impl Snippet {
         let mut weights = vec![0.0f32; words.len()];
         let mut at_word = 0;
         for_each_word(text, |span, word| {
-            let Some(w) = weight_of.get(word) else {
+            let Some(id) = query.id_of(word) else {
                 return;
             };
+            let w = query.first_weights[id as usize];
             while at_word < ends.len() && ends[at_word] <= span.start {
                 at_word += 1;
             }
@@ -944,13 +974,11 @@ impl Snippet {
         // Words that weigh next to nothing (`the`, `on`) are not marked: a third of the
         // query's heaviest word is the bar.
         let heaviest = query.weights.iter().copied().fold(0.0f32, f32::max);
-        let marked = |t: &Token| {
-            query
-                .tokens
-                .iter()
-                .zip(&query.weights)
-                .any(|(q, w)| q.text == t.text && *w >= heaviest / 3.0)
-        };
+        let mut markable = vec![false; query.first_weights.len()];
+        for (id, w) in query.token_ids.iter().zip(&query.weights) {
+            markable[*id as usize] |= *w >= heaviest / 3.0;
+        }
+        let marked = |t: &Token| query.id_of(&t.text).is_some_and(|id| markable[id as usize]);
         let marks = tokenize(&text, false)
             .into_iter()
             .filter(marked)

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, TopDocs};
 use tantivy::directory::Directory as _;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query as TantivyQuery,
+    TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -968,6 +969,65 @@ impl Archive {
             .collect()
     }
 
+    /// The best `limit` documents by the summed scores of `clauses`, each matching the
+    /// documents one word is in: what [`Archive::top`] finds for the same clauses OR'ed, to the
+    /// bit, at less cost. Each clause's postings are walked once into per-document sums, in
+    /// clause order as a union adds them (so the floating-point sums are the union's), and the
+    /// matched documents offered to [`ScoreThenRank`] in document order, as a union offers
+    /// them.
+    fn top_of_sum(&self, clauses: &[Clause], limit: usize) -> Vec<(f32, u64)> {
+        if clauses.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let scoring = EnableScoring::enabled_from_searcher(&self.searcher);
+        let weights: Vec<(Box<dyn Weight>, Option<f32>)> = clauses
+            .iter()
+            .filter_map(|clause| match clause {
+                Clause::Scored(q) => Some((q.weight(scoring).ok()?, None)),
+                Clause::Const(term, score) => {
+                    let q = TermQuery::new(term.clone(), IndexRecordOption::Basic);
+                    let disabled = EnableScoring::disabled_from_searcher(&self.searcher);
+                    Some((q.weight(disabled).ok()?, Some(*score)))
+                }
+            })
+            .collect();
+        let collector = top_by_score_then_rank(limit);
+        let mut fruits = Vec::new();
+        for (ord, reader) in self.searcher.segment_readers().iter().enumerate() {
+            let Ok(ord) = u32::try_from(ord) else { break };
+            let Ok(mut child) = collector.for_segment(ord, reader) else {
+                continue;
+            };
+            SUMS.with_borrow_mut(|sums| {
+                sums.reset(reader.max_doc());
+                for (weight, constant) in &weights {
+                    // A clause that cannot be read adds nothing, as a union would skip it.
+                    let _ = match constant {
+                        Some(score) => weight.for_each_no_score(reader, &mut |docs| {
+                            for &doc in docs {
+                                sums.add(doc, *score);
+                            }
+                        }),
+                        None => weight.for_each(reader, &mut |doc, score| sums.add(doc, score)),
+                    };
+                }
+                let alive = reader.alive_bitset();
+                sums.drain(|doc, score| {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        tantivy::collector::SegmentCollector::collect(&mut child, doc, score);
+                    }
+                });
+            });
+            fruits.push(tantivy::collector::SegmentCollector::harvest(child));
+        }
+        collector
+            .merge_fruits(fruits)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((score, rank), _)| (score, number_of(rank)))
+            .collect()
+    }
+
     /// The service-pack fix lists found at import (none for an index built before they were).
     pub fn fix_lists(&self) -> Vec<FixList> {
         fs::read(self.path.join(FIX_LISTS))
@@ -1019,28 +1079,24 @@ impl Corpus for Archive {
         by_rarity.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         by_rarity.truncate(MAX_MESSAGE_TERMS);
         let bm25_terms: Vec<&str> = by_rarity.into_iter().map(|(_, t)| t).collect();
-        let clauses = |by_weight: bool| -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let clauses = |by_weight: bool| -> Vec<Clause> {
             let view = if by_weight { &terms } else { &bm25_terms };
             view.iter()
                 // The weighted view is for rare words; common ones would only make it slow.
                 .filter(|t| !by_weight || token_weight(self, t) >= RARE_WEIGHT)
                 .map(|t| {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, t),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    let q: Box<dyn TantivyQuery> = if by_weight {
-                        Box::new(ConstScoreQuery::new(Box::new(term), token_weight(self, t)))
+                    let term = Term::from_field_text(field, t);
+                    if by_weight {
+                        Clause::Const(term, token_weight(self, t))
                     } else {
-                        Box::new(term)
-                    };
-                    (Occur::Should, q)
+                        Clause::Scored(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)))
+                    }
                 })
                 .collect()
         };
         let mut out: Vec<u32> = Vec::new();
         for by_weight in [true, false] {
-            for (_, mid) in self.top(clauses(by_weight), limit) {
+            for (_, mid) in self.top_of_sum(&clauses(by_weight), limit) {
                 let Ok(mid) = u32::try_from(mid) else {
                     continue;
                 };
@@ -1275,6 +1331,61 @@ impl tantivy::collector::SegmentCollector for ScoreThenRankSegment {
     }
 }
 
+/// One word's part in [`Archive::top_of_sum`].
+enum Clause {
+    /// The query's own score (BM25, maybe boosted).
+    Scored(Box<dyn TantivyQuery>),
+    /// A constant for each document holding the term.
+    Const(Term, f32),
+}
+
+/// Per-document sums for [`Archive::top_of_sum`], kept per thread and cleared as they are read,
+/// so that a search allocates nothing the size of the index.
+#[derive(Default)]
+struct Sums {
+    sums: Vec<f32>,
+    /// One bit per document that has a sum (a union offers every matched document, whatever
+    /// its score).
+    touched: Vec<u64>,
+}
+
+impl Sums {
+    /// Ready for a segment of `max_doc` documents, all sums zero.
+    fn reset(&mut self, max_doc: tantivy::DocId) {
+        let n = max_doc as usize;
+        if self.sums.len() < n {
+            self.sums.resize(n, 0.0);
+            self.touched.resize(n.div_ceil(64), 0);
+        }
+    }
+
+    fn add(&mut self, doc: tantivy::DocId, score: f32) {
+        let d = doc as usize;
+        if let Some(sum) = self.sums.get_mut(d) {
+            *sum += score;
+            self.touched[d / 64] |= 1 << (d % 64);
+        }
+    }
+
+    /// Each touched document and its sum in document order, leaving all sums zero.
+    fn drain(&mut self, mut f: impl FnMut(tantivy::DocId, f32)) {
+        for (word, bits) in self.touched.iter_mut().enumerate() {
+            while *bits != 0 {
+                let d = word * 64 + bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                let sum = std::mem::take(&mut self.sums[d]);
+                if let Ok(doc) = tantivy::DocId::try_from(d) {
+                    f(doc, sum);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SUMS: std::cell::RefCell<Sums> = std::cell::RefCell::new(Sums::default());
+}
+
 /// What [`top_by_score_then_rank`] collects: (score, rank key) and the address.
 type Ranked = Vec<((f32, u64), tantivy::DocAddress)>;
 
@@ -1319,6 +1430,82 @@ pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, ArchiveError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixture archive imported into a temporary root.
+    fn fixture() -> (tempfile::TempDir, Archive) {
+        let root = tempfile::tempdir().expect("temporary directory");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kbarchive");
+        import(&dir, root.path(), &|_| {}).expect("fixture imports");
+        let archive = Archive::open(root.path()).expect("fixture opens");
+        (root, archive)
+    }
+
+    #[test]
+    fn summing_postings_ranks_as_the_union_does() {
+        let (_root, archive) = fixture();
+        let words = [
+            "error",
+            "the",
+            "server",
+            "jet_errkeyduplicate",
+            "file",
+            "not",
+            "nosuch",
+        ];
+        for limit in [1, 3, 25] {
+            // Messages by constant word weights, as the weighted view asks.
+            let constant =
+                |t: &&str| (Term::from_field_text(archive.fields.msg, t), t.len() as f32);
+            let sums: Vec<Clause> = words
+                .iter()
+                .map(|t| {
+                    let (term, w) = constant(t);
+                    Clause::Const(term, w)
+                })
+                .collect();
+            let union: Vec<(Occur, Box<dyn TantivyQuery>)> = words
+                .iter()
+                .map(|t| {
+                    let (term, w) = constant(t);
+                    let q = TermQuery::new(term, IndexRecordOption::Basic);
+                    (
+                        Occur::Should,
+                        Box::new(ConstScoreQuery::new(Box::new(q), w)) as Box<dyn TantivyQuery>,
+                    )
+                })
+                .collect();
+            let expected = archive.top(union, limit);
+            assert!(!expected.is_empty());
+            assert_eq!(archive.top_of_sum(&sums, limit), expected);
+            // Articles by boosted BM25 over two fields, as the words-over-fields search asks.
+            let boosted = |t: &&str, i: usize| -> Box<dyn TantivyQuery> {
+                let term = Term::from_field_text(archive.fields.words[i], t);
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                Box::new(BoostQuery::new(Box::new(q), FIELD_WEIGHTS[i].1))
+            };
+            let sums: Vec<Clause> = words
+                .iter()
+                .flat_map(|t| {
+                    [
+                        Clause::Scored(boosted(t, TITLE)),
+                        Clause::Scored(boosted(t, MORE)),
+                    ]
+                })
+                .collect();
+            let union: Vec<(Occur, Box<dyn TantivyQuery>)> = words
+                .iter()
+                .flat_map(|t| {
+                    [
+                        (Occur::Should, boosted(t, TITLE)),
+                        (Occur::Should, boosted(t, MORE)),
+                    ]
+                })
+                .collect();
+            let expected = archive.top(union, limit);
+            assert!(!expected.is_empty());
+            assert_eq!(archive.top_of_sum(&sums, limit), expected);
+        }
+    }
 
     #[test]
     fn utc_dates() {
