@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, TopDocs};
 use tantivy::directory::Directory as _;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query as TantivyQuery,
-    TermQuery, Weight,
+    BooleanQuery, BoostQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -970,12 +969,18 @@ impl Archive {
     }
 
     /// The best `limit` documents by the summed scores of `clauses`, each matching the
-    /// documents one word is in: what [`Archive::top`] finds for the same clauses OR'ed, to the
-    /// bit, at less cost. Each clause's postings are walked once into per-document sums, in
-    /// clause order as a union adds them (so the floating-point sums are the union's), and the
-    /// matched documents offered to [`ScoreThenRank`] in document order, as a union offers
-    /// them.
-    fn top_of_sum(&self, clauses: &[Clause], limit: usize) -> Vec<(f32, u64)> {
+    /// documents one word is in, and when `only` is given, only among those articles: what
+    /// [`Archive::top`] finds for the same clauses OR'ed (and intersected with the articles),
+    /// to the bit, at less cost. Each clause adds its scores into per-document sums, in clause
+    /// order as a union adds them (so the floating-point sums are the union's), walking its
+    /// postings or, among a few articles, seeking their documents; the matched documents are
+    /// offered to [`ScoreThenRank`] in document order, as a union offers them.
+    fn top_of_sum(
+        &self,
+        clauses: &[Clause],
+        limit: usize,
+        only: Option<&[u32]>,
+    ) -> Vec<(f32, u64)> {
         if clauses.is_empty() || limit == 0 {
             return Vec::new();
         }
@@ -998,9 +1003,21 @@ impl Archive {
             let Ok(mut child) = collector.for_segment(ord, reader) else {
                 continue;
             };
+            let among = only.map(|aids| self.documents_of(aids, reader));
             SUMS.with_borrow_mut(|sums| {
                 sums.reset(reader.max_doc());
                 for (weight, constant) in &weights {
+                    if let Some(docs) = &among {
+                        let Ok(mut scorer) = weight.scorer(reader, 1.0) else {
+                            continue;
+                        };
+                        for &doc in docs {
+                            if scorer.doc() <= doc && scorer.seek(doc) == doc {
+                                sums.add(doc, constant.unwrap_or_else(|| scorer.score()));
+                            }
+                        }
+                        continue;
+                    }
                     // A clause that cannot be read adds nothing, as a union would skip it.
                     let _ = match constant {
                         Some(score) => weight.for_each_no_score(reader, &mut |docs| {
@@ -1026,6 +1043,23 @@ impl Archive {
             .into_iter()
             .map(|((score, rank), _)| (score, number_of(rank)))
             .collect()
+    }
+
+    /// The documents of articles `aids` in one segment, in order.
+    fn documents_of(&self, aids: &[u32], reader: &tantivy::SegmentReader) -> Vec<tantivy::DocId> {
+        let disabled = EnableScoring::disabled_from_searcher(&self.searcher);
+        let mut docs = Vec::with_capacity(aids.len());
+        for aid in aids {
+            let term = Term::from_field_u64(self.fields.aid, u64::from(*aid));
+            if let Ok(weight) = TermQuery::new(term, IndexRecordOption::Basic).weight(disabled) {
+                // An article that cannot be read is not among them.
+                let _ =
+                    weight.for_each_no_score(reader, &mut |found| docs.extend_from_slice(found));
+            }
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        docs
     }
 
     /// The service-pack fix lists found at import (none for an index built before they were).
@@ -1096,7 +1130,7 @@ impl Corpus for Archive {
         };
         let mut out: Vec<u32> = Vec::new();
         for by_weight in [true, false] {
-            for (_, mid) in self.top_of_sum(&clauses(by_weight), limit) {
+            for (_, mid) in self.top_of_sum(&clauses(by_weight), limit, None) {
                 let Ok(mid) = u32::try_from(mid) else {
                     continue;
                 };
@@ -1136,45 +1170,20 @@ impl Corpus for Archive {
         let rare = terms.iter().filter(|(df, _)| *df <= common).count();
         // A query made only of common words is still searched, by its rarest few.
         terms.truncate(rare.max(terms.len().min(3)).min(MAX_LEXICAL_TERMS));
-        let mut words: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        let mut words: Vec<Clause> = Vec::new();
         for (_, t) in &terms {
             for (i, (_, weight)) in FIELD_WEIGHTS.iter().enumerate() {
                 let term = TermQuery::new(
                     Term::from_field_text(self.fields.words[i], t),
                     IndexRecordOption::WithFreqs,
                 );
-                words.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(term), *weight)),
-                ));
+                words.push(Clause::Scored(Box::new(BoostQuery::new(
+                    Box::new(term),
+                    *weight,
+                ))));
             }
         }
-        if words.is_empty() {
-            return Vec::new();
-        }
-        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = match among {
-            None => words,
-            Some(aids) => {
-                let only: Vec<(Occur, Box<dyn TantivyQuery>)> = aids
-                    .iter()
-                    .map(|a| {
-                        let term = TermQuery::new(
-                            Term::from_field_u64(self.fields.aid, u64::from(*a)),
-                            IndexRecordOption::Basic,
-                        );
-                        (Occur::Should, Box::new(term) as Box<dyn TantivyQuery>)
-                    })
-                    .collect();
-                vec![
-                    (
-                        Occur::Must,
-                        Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(only)), 0.0)),
-                    ),
-                    (Occur::Must, Box::new(BooleanQuery::new(words))),
-                ]
-            }
-        };
-        self.top(clauses, limit)
+        self.top_of_sum(&words, limit, among)
             .into_iter()
             .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
             .collect()
@@ -1430,6 +1439,7 @@ pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, ArchiveError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tantivy::query::ConstScoreQuery;
 
     /// The fixture archive imported into a temporary root.
     fn fixture() -> (tempfile::TempDir, Archive) {
@@ -1476,7 +1486,7 @@ mod tests {
                 .collect();
             let expected = archive.top(union, limit);
             assert!(!expected.is_empty());
-            assert_eq!(archive.top_of_sum(&sums, limit), expected);
+            assert_eq!(archive.top_of_sum(&sums, limit, None), expected);
             // Articles by boosted BM25 over two fields, as the words-over-fields search asks.
             let boosted = |t: &&str, i: usize| -> Box<dyn TantivyQuery> {
                 let term = Term::from_field_text(archive.fields.words[i], t);
@@ -1503,7 +1513,39 @@ mod tests {
                 .collect();
             let expected = archive.top(union, limit);
             assert!(!expected.is_empty());
-            assert_eq!(archive.top_of_sum(&sums, limit), expected);
+            assert_eq!(archive.top_of_sum(&sums, limit, None), expected);
+            // Among a few articles: every third of the first 60, as an intersection finds.
+            let only: Vec<u32> = (0..60).step_by(3).collect();
+            let among: Vec<(Occur, Box<dyn TantivyQuery>)> = only
+                .iter()
+                .map(|a| {
+                    let term = Term::from_field_u64(archive.fields.aid, u64::from(*a));
+                    let q = TermQuery::new(term, IndexRecordOption::Basic);
+                    (Occur::Should, Box::new(q) as Box<dyn TantivyQuery>)
+                })
+                .collect();
+            let words: Vec<(Occur, Box<dyn TantivyQuery>)> = words
+                .iter()
+                .flat_map(|t| {
+                    [
+                        (Occur::Should, boosted(t, TITLE)),
+                        (Occur::Should, boosted(t, MORE)),
+                    ]
+                })
+                .collect();
+            let intersection: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(among)),
+                        0.0,
+                    )),
+                ),
+                (Occur::Must, Box::new(BooleanQuery::new(words))),
+            ];
+            let expected = archive.top(intersection, limit);
+            assert!(!expected.is_empty());
+            assert_eq!(archive.top_of_sum(&sums, limit, Some(&only)), expected);
         }
     }
 
