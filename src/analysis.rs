@@ -92,8 +92,18 @@ fn word_end(text: &str, i: usize, c: char) -> Option<usize> {
         return None;
     }
     let mut end = i + c.len_utf8();
-    while let Some(ch) = text[end..].chars().next().filter(|&ch| word_char(ch)) {
-        end += ch.len_utf8();
+    let bytes = text.as_bytes();
+    loop {
+        // ASCII a byte at a time; anything else as a character.
+        match bytes.get(end) {
+            Some(b) if b.is_ascii_alphanumeric() || *b == b'_' => end += 1,
+            Some(b) if b.is_ascii() => break,
+            Some(_) => match text[end..].chars().next().filter(|&ch| word_char(ch)) {
+                Some(ch) => end += ch.len_utf8(),
+                None => break,
+            },
+            None => break,
+        }
     }
     Some(end)
 }
@@ -104,7 +114,17 @@ fn word_end(text: &str, i: usize, c: char) -> Option<usize> {
 pub fn for_each_word(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
     let mut lower = String::new();
     let mut i = 0;
-    while let Some(c) = text[i..].chars().next() {
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(i) {
+        // Spaces and punctuation are skipped without decoding a character; a `-` may start a
+        // negative number, so it goes the long way.
+        if b.is_ascii() && !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
         let Some(end) = word_end(text, i, c) else {
             i += c.len_utf8();
             continue;

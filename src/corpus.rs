@@ -45,6 +45,15 @@ pub struct MessageView<'a> {
     pub lines: Vec<f32>,
 }
 
+/// What [`Corpus::lexical`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lexical {
+    /// The best articles and their scores, best first.
+    pub top: Vec<(u32, f32)>,
+    /// The articles asked about that hold any of the words, and their scores.
+    pub also: Vec<(u32, f32)>,
+}
+
 /// A searchable collection of articles and the messages they quote, numbered from 0. Shared
 /// between threads (a batch, a server), so it is `Sync`.
 pub trait Corpus: Weights + Sync {
@@ -54,9 +63,10 @@ pub trait Corpus: Weights + Sync {
     /// Message `id`.
     fn message(&self, id: u32) -> Option<MessageView<'_>>;
     /// Articles whose text best matches the query's words, weighing where in the article a
-    /// word stands (title above symptoms above body), best first with their scores; with
-    /// `among`, only those articles are scored.
-    fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)>;
+    /// word stands (title above symptoms above body): the best `limit` with their scores, best
+    /// first, and the score of each article of `also` that holds any of the words (whether or
+    /// not it is among the best), in one search.
+    fn lexical(&self, query: &Query, limit: usize, also: &[u32]) -> Lexical;
     /// Article `id`.
     fn article(&self, id: u32) -> Option<ArticleRecord>;
     /// The number of the article with this id (`Q178311`), if the corpus holds it.

@@ -759,28 +759,17 @@ pub fn rank_corpus(
     // A complete match leaves the words no share: articles found by their words alone would
     // score nothing, so they are not searched for (the articles found by messages, and the
     // curated ones, still are, below).
-    let mut lexical: BTreeMap<u32, f32> = if damp > 0.0 {
-        corpus
-            .lexical(query, LEXICAL_CANDIDATES, None)
-            .into_iter()
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
-    let mut missing: Vec<u32> = best
-        .keys()
-        .copied()
-        .filter(|a| !lexical.contains_key(a))
-        .collect();
+    // The words' scores of the best articles by their words (when the words have a share), and
+    // of those found by messages or curated, in one search.
     let curated_aids: Vec<u32> = curated.iter().filter_map(|id| corpus.find(id)).collect();
-    missing.extend(
-        curated_aids
-            .iter()
-            .copied()
-            .filter(|a| !lexical.contains_key(a)),
-    );
-    if !missing.is_empty() {
-        lexical.extend(corpus.lexical(query, missing.len(), Some(&missing)));
+    let mut wanted: Vec<u32> = best.keys().chain(&curated_aids).copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let limit = if damp > 0.0 { LEXICAL_CANDIDATES } else { 0 };
+    let found = corpus.lexical(query, limit, &wanted);
+    let mut lexical: BTreeMap<u32, f32> = found.top.into_iter().collect();
+    for (aid, score) in found.also {
+        lexical.entry(aid).or_insert(score);
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
     let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
@@ -864,15 +853,15 @@ fn add_snippet(hit: &mut Hit, query: &Query, corpus: Option<&dyn Corpus>) {
     match (message, section) {
         (Some(m), Some((heading, s))) if s.weight > m.weight => {
             hit.section = Some(heading);
-            hit.snippet = Some(s);
+            hit.snippet = Some(s.marked(query));
         }
         (Some(m), _) => {
             hit.section.get_or_insert_with(|| "SYMPTOMS".into());
-            hit.snippet = Some(m);
+            hit.snippet = Some(m.marked(query));
         }
         (None, Some((heading, s))) => {
             hit.section = Some(heading);
-            hit.snippet = Some(s);
+            hit.snippet = Some(s.marked(query));
         }
         (None, None) => {}
     }
@@ -914,7 +903,7 @@ const SNIPPET_WORDS: usize = 30;
 impl Snippet {
     /// `text` whole (whitespace collapsed), with the query's words marked.
     fn of(text: &str, query: &Query) -> Snippet {
-        Snippet::marked(text.split_whitespace().collect::<Vec<_>>().join(" "), query)
+        Snippet::weighed(text.split_whitespace().collect::<Vec<_>>().join(" "), query)
     }
 
     /// The window of [`SNIPPET_WORDS`] words of `text` holding the most query weight; `None`
@@ -967,10 +956,20 @@ impl Snippet {
         if at + n < words.len() {
             text.push_str(" …");
         }
-        Some(Snippet::marked(text, query))
+        Some(Snippet::weighed(text, query))
     }
 
-    fn marked(text: String, query: &Query) -> Snippet {
+    /// `text` weighed by the query words it holds, not yet marked: only the passage shown is.
+    fn weighed(text: String, query: &Query) -> Snippet {
+        Snippet {
+            weight: query_weight(&text, query),
+            text,
+            marks: Vec::new(),
+        }
+    }
+
+    /// The passage with the query's words marked.
+    fn marked(mut self, query: &Query) -> Snippet {
         // Words that weigh next to nothing (`the`, `on`) are not marked: a third of the
         // query's heaviest word is the bar.
         let heaviest = query.weights.iter().copied().fold(0.0f32, f32::max);
@@ -979,16 +978,12 @@ impl Snippet {
             markable[*id as usize] |= *w >= heaviest / 3.0;
         }
         let marked = |t: &Token| query.id_of(&t.text).is_some_and(|id| markable[id as usize]);
-        let marks = tokenize(&text, false)
+        self.marks = tokenize(&self.text, false)
             .into_iter()
             .filter(marked)
             .map(|t| t.span)
             .collect();
-        Snippet {
-            weight: query_weight(&text, query),
-            text,
-            marks,
-        }
+        self
     }
 }
 
@@ -998,7 +993,7 @@ mod ranking_tests {
     //! The ranking through the [`Corpus`] seam, over a few articles in memory: no index.
 
     use super::*;
-    use crate::corpus::{ArticleRecord, MessageView};
+    use crate::corpus::{ArticleRecord, Lexical, MessageView};
 
     /// (id, date, title, sections as (heading, text)).
     type FakeArticle = (
@@ -1080,8 +1075,8 @@ mod ranking_tests {
             })
         }
 
-        fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)> {
-            let mut out: Vec<(u32, f32)> = self
+        fn lexical(&self, query: &Query, limit: usize, also: &[u32]) -> Lexical {
+            let scored: Vec<(u32, f32)> = self
                 .articles
                 .iter()
                 .enumerate()
@@ -1102,11 +1097,16 @@ mod ranking_tests {
                         .sum();
                     (i as u32, score)
                 })
-                .filter(|(i, s)| *s > 0.0 && among.is_none_or(|a| a.contains(i)))
+                .filter(|(_, s)| *s > 0.0)
                 .collect();
-            out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            out.truncate(limit);
-            out
+            let mut top = scored.clone();
+            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            top.truncate(limit);
+            let also = scored
+                .into_iter()
+                .filter(|(i, _)| also.contains(i))
+                .collect();
+            Lexical { top, also }
         }
 
         fn article(&self, id: u32) -> Option<ArticleRecord> {

@@ -38,7 +38,7 @@ use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
     COMMON_MESSAGE_WEIGHT,
 };
-pub use crate::corpus::{ArticleRecord, Corpus, MessageView, TITLE_SECTION};
+pub use crate::corpus::{ArticleRecord, Corpus, Lexical, MessageView, TITLE_SECTION};
 use crate::mentions::{self, Mention};
 use crate::products;
 pub use commands::{CommandEntry, Commands};
@@ -969,20 +969,15 @@ impl Archive {
     }
 
     /// The best `limit` documents by the summed scores of `clauses`, each matching the
-    /// documents one word is in, and when `only` is given, only among those articles: what
-    /// [`Archive::top`] finds for the same clauses OR'ed (and intersected with the articles),
-    /// to the bit, at less cost. Each clause adds its scores into per-document sums, in clause
-    /// order as a union adds them (so the floating-point sums are the union's), walking its
-    /// postings or, among a few articles, seeking their documents; the matched documents are
-    /// offered to [`ScoreThenRank`] in document order, as a union offers them.
-    fn top_of_sum(
-        &self,
-        clauses: &[Clause],
-        limit: usize,
-        only: Option<&[u32]>,
-    ) -> Vec<(f32, u64)> {
-        if clauses.is_empty() || limit == 0 {
-            return Vec::new();
+    /// documents one word is in: what [`Archive::top`] finds for the same clauses OR'ed, to the
+    /// bit, at less cost; and the sums of the articles `also` that any clause matches. Each
+    /// clause adds its scores into per-document sums, in clause order as a union adds them (so
+    /// the floating-point sums are the union's), walking its postings or, with no `limit`,
+    /// seeking the documents of `also`; the matched documents are offered to
+    /// [`ScoreThenRank`] in document order, as a union offers them.
+    fn top_of_sum(&self, clauses: &[Clause], limit: usize, also: &[u32]) -> Summed {
+        if clauses.is_empty() || (limit == 0 && also.is_empty()) {
+            return (Vec::new(), Vec::new());
         }
         let scoring = EnableScoring::enabled_from_searcher(&self.searcher);
         let weights: Vec<(Box<dyn Weight>, Option<f32>)> = clauses
@@ -996,22 +991,24 @@ impl Archive {
                 }
             })
             .collect();
-        let collector = top_by_score_then_rank(limit);
+        let collector = top_by_score_then_rank(limit.max(1));
         let mut fruits = Vec::new();
+        let mut sums_of_also = Vec::new();
         for (ord, reader) in self.searcher.segment_readers().iter().enumerate() {
             let Ok(ord) = u32::try_from(ord) else { break };
             let Ok(mut child) = collector.for_segment(ord, reader) else {
                 continue;
             };
-            let among = only.map(|aids| self.documents_of(aids, reader));
+            let asked = self.documents_of(also, reader);
             SUMS.with_borrow_mut(|sums| {
                 sums.reset(reader.max_doc());
                 for (weight, constant) in &weights {
-                    if let Some(docs) = &among {
+                    if limit == 0 {
+                        // Only a few documents are asked about: seek them.
                         let Ok(mut scorer) = weight.scorer(reader, 1.0) else {
                             continue;
                         };
-                        for &doc in docs {
+                        for &(doc, _) in &asked {
                             if scorer.doc() <= doc && scorer.seek(doc) == doc {
                                 sums.add(doc, constant.unwrap_or_else(|| scorer.score()));
                             }
@@ -1028,33 +1025,48 @@ impl Archive {
                         None => weight.for_each(reader, &mut |doc, score| sums.add(doc, score)),
                     };
                 }
+                for &(doc, aid) in &asked {
+                    if let Some(sum) = sums.get(doc) {
+                        sums_of_also.push((aid, sum));
+                    }
+                }
                 let alive = reader.alive_bitset();
                 sums.drain(|doc, score| {
-                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                    if limit > 0 && alive.is_none_or(|a| a.is_alive(doc)) {
                         tantivy::collector::SegmentCollector::collect(&mut child, doc, score);
                     }
                 });
             });
             fruits.push(tantivy::collector::SegmentCollector::harvest(child));
         }
-        collector
-            .merge_fruits(fruits)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|((score, rank), _)| (score, number_of(rank)))
-            .collect()
+        let top = if limit == 0 {
+            Vec::new()
+        } else {
+            collector
+                .merge_fruits(fruits)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|((score, rank), _)| (score, number_of(rank)))
+                .collect()
+        };
+        (top, sums_of_also)
     }
 
-    /// The documents of articles `aids` in one segment, in order.
-    fn documents_of(&self, aids: &[u32], reader: &tantivy::SegmentReader) -> Vec<tantivy::DocId> {
+    /// The documents of articles `aids` in one segment, in order, each with its article.
+    fn documents_of(
+        &self,
+        aids: &[u32],
+        reader: &tantivy::SegmentReader,
+    ) -> Vec<(tantivy::DocId, u32)> {
         let disabled = EnableScoring::disabled_from_searcher(&self.searcher);
         let mut docs = Vec::with_capacity(aids.len());
-        for aid in aids {
-            let term = Term::from_field_u64(self.fields.aid, u64::from(*aid));
+        for &aid in aids {
+            let term = Term::from_field_u64(self.fields.aid, u64::from(aid));
             if let Ok(weight) = TermQuery::new(term, IndexRecordOption::Basic).weight(disabled) {
                 // An article that cannot be read is not among them.
-                let _ =
-                    weight.for_each_no_score(reader, &mut |found| docs.extend_from_slice(found));
+                let _ = weight.for_each_no_score(reader, &mut |found| {
+                    docs.extend(found.iter().map(|&doc| (doc, aid)));
+                });
             }
         }
         docs.sort_unstable();
@@ -1130,7 +1142,7 @@ impl Corpus for Archive {
         };
         let mut out: Vec<u32> = Vec::new();
         for by_weight in [true, false] {
-            for (_, mid) in self.top_of_sum(&clauses(by_weight), limit, None) {
+            for (_, mid) in self.top_of_sum(&clauses(by_weight), limit, &[]).0 {
                 let Ok(mid) = u32::try_from(mid) else {
                     continue;
                 };
@@ -1147,7 +1159,7 @@ impl Corpus for Archive {
     }
 
     /// BM25 per field, weighed by [`FIELD_WEIGHTS`] and summed, over the query's rarer words.
-    fn lexical(&self, query: &Query, limit: usize, among: Option<&[u32]>) -> Vec<(u32, f32)> {
+    fn lexical(&self, query: &Query, limit: usize, also: &[u32]) -> Lexical {
         let df = |t: &str| {
             self.searcher
                 .doc_freq(&Term::from_field_text(self.fields.words[MORE], t))
@@ -1183,10 +1195,14 @@ impl Corpus for Archive {
                 ))));
             }
         }
-        self.top_of_sum(&words, limit, among)
-            .into_iter()
-            .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
-            .collect()
+        let (top, also) = self.top_of_sum(&words, limit, also);
+        Lexical {
+            top: top
+                .into_iter()
+                .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
+                .collect(),
+            also,
+        }
     }
 
     fn article(&self, id: u32) -> Option<ArticleRecord> {
@@ -1340,6 +1356,10 @@ impl tantivy::collector::SegmentCollector for ScoreThenRankSegment {
     }
 }
 
+/// What [`Archive::top_of_sum`] finds: the best as (score, article or message number), and
+/// the sums of the articles asked about that matched, as (article, sum).
+type Summed = (Vec<(f32, u64)>, Vec<(u32, f32)>);
+
 /// One word's part in [`Archive::top_of_sum`].
 enum Clause {
     /// The query's own score (BM25, maybe boosted).
@@ -1374,6 +1394,13 @@ impl Sums {
             *sum += score;
             self.touched[d / 64] |= 1 << (d % 64);
         }
+    }
+
+    /// The sum of `doc`, if any clause matched it.
+    fn get(&self, doc: tantivy::DocId) -> Option<f32> {
+        let d = doc as usize;
+        let touched = self.touched.get(d / 64)? & (1 << (d % 64)) != 0;
+        touched.then(|| self.sums[d])
     }
 
     /// Each touched document and its sum in document order, leaving all sums zero.
@@ -1486,7 +1513,7 @@ mod tests {
                 .collect();
             let expected = archive.top(union, limit);
             assert!(!expected.is_empty());
-            assert_eq!(archive.top_of_sum(&sums, limit, None), expected);
+            assert_eq!(archive.top_of_sum(&sums, limit, &[]).0, expected);
             // Articles by boosted BM25 over two fields, as the words-over-fields search asks.
             let boosted = |t: &&str, i: usize| -> Box<dyn TantivyQuery> {
                 let term = Term::from_field_text(archive.fields.words[i], t);
@@ -1513,7 +1540,7 @@ mod tests {
                 .collect();
             let expected = archive.top(union, limit);
             assert!(!expected.is_empty());
-            assert_eq!(archive.top_of_sum(&sums, limit, None), expected);
+            assert_eq!(archive.top_of_sum(&sums, limit, &[]).0, expected);
             // Among a few articles: every third of the first 60, as an intersection finds.
             let only: Vec<u32> = (0..60).step_by(3).collect();
             let among: Vec<(Occur, Box<dyn TantivyQuery>)> = only
@@ -1543,9 +1570,21 @@ mod tests {
                 ),
                 (Occur::Must, Box::new(BooleanQuery::new(words))),
             ];
-            let expected = archive.top(intersection, limit);
+            // Every article among them that matches, with the intersection's scores, whether
+            // they are sought (no best asked for) or read off the whole search.
+            let mut expected: Vec<(u32, f32)> = archive
+                .top(intersection, only.len())
+                .into_iter()
+                .map(|(score, aid)| (u32::try_from(aid).expect("small"), score))
+                .collect();
+            expected.sort_by_key(|(aid, _)| *aid);
             assert!(!expected.is_empty());
-            assert_eq!(archive.top_of_sum(&sums, limit, Some(&only)), expected);
+            let sorted = |mut v: Vec<(u32, f32)>| {
+                v.sort_by_key(|(aid, _)| *aid);
+                v
+            };
+            assert_eq!(sorted(archive.top_of_sum(&sums, 0, &only).1), expected);
+            assert_eq!(sorted(archive.top_of_sum(&sums, limit, &only).1), expected);
         }
     }
 
