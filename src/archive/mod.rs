@@ -20,13 +20,16 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, TopDocs};
 use tantivy::directory::Directory as _;
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::Postings as _;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery, Weight,
+    Bm25Weight, BooleanQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
 };
+use tantivy::DocSet as _;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
@@ -979,16 +982,17 @@ impl Archive {
         if clauses.is_empty() || (limit == 0 && also.is_empty()) {
             return (Vec::new(), Vec::new());
         }
-        let scoring = EnableScoring::enabled_from_searcher(&self.searcher);
-        let weights: Vec<(Box<dyn Weight>, Option<f32>)> = clauses
+        // The weights over the whole index, as a term query makes them (its statistics are the
+        // searcher's); a clause whose weight cannot be made adds nothing, as a union skips it.
+        let weights: Vec<Option<Bm25Weight>> = clauses
             .iter()
-            .filter_map(|clause| match clause {
-                Clause::Scored(q) => Some((q.weight(scoring).ok()?, None)),
-                Clause::Const(term, score) => {
-                    let q = TermQuery::new(term.clone(), IndexRecordOption::Basic);
-                    let disabled = EnableScoring::disabled_from_searcher(&self.searcher);
-                    Some((q.weight(disabled).ok()?, Some(*score)))
+            .map(|clause| match clause {
+                Clause::Bm25(term, boost) => {
+                    Bm25Weight::for_terms(&self.searcher, std::slice::from_ref(term))
+                        .ok()
+                        .map(|w| w.boost_by(*boost))
                 }
+                Clause::Const(..) => None,
             })
             .collect();
         let collector = top_by_score_then_rank(limit.max(1));
@@ -1002,28 +1006,69 @@ impl Archive {
             let asked = self.documents_of(also, reader);
             SUMS.with_borrow_mut(|sums| {
                 sums.reset(reader.max_doc());
-                for (weight, constant) in &weights {
+                for (clause, weight) in clauses.iter().zip(&weights) {
+                    let term = clause.term();
+                    let Ok(index) = reader.inverted_index(term.field()) else {
+                        continue;
+                    };
+                    let Ok(Some(info)) = index.get_term_info(term) else {
+                        continue;
+                    };
+                    let (scoring, option) = match (clause, weight) {
+                        (Clause::Const(_, score), _) => {
+                            (Scoring::Const(*score), IndexRecordOption::Basic)
+                        }
+                        (Clause::Bm25(..), Some(weight)) => {
+                            let norms = reader
+                                .fieldnorms_readers()
+                                .get_field(term.field())
+                                .ok()
+                                .flatten()
+                                .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+                            (
+                                Scoring::Bm25(weight.clone(), norms),
+                                IndexRecordOption::WithFreqs,
+                            )
+                        }
+                        (Clause::Bm25(..), None) => continue,
+                    };
                     if limit == 0 {
                         // Only a few documents are asked about: seek them.
-                        let Ok(mut scorer) = weight.scorer(reader, 1.0) else {
+                        let Ok(mut postings) = index.read_postings_from_terminfo(&info, option)
+                        else {
                             continue;
                         };
                         for &(doc, _) in &asked {
-                            if scorer.doc() <= doc && scorer.seek(doc) == doc {
-                                sums.add(doc, constant.unwrap_or_else(|| scorer.score()));
+                            if postings.doc() <= doc && postings.seek(doc) == doc {
+                                sums.add(doc, scoring.score(doc, postings.term_freq()));
                             }
                         }
                         continue;
                     }
-                    // A clause that cannot be read adds nothing, as a union would skip it.
-                    let _ = match constant {
-                        Some(score) => weight.for_each_no_score(reader, &mut |docs| {
-                            for &doc in docs {
-                                sums.add(doc, *score);
-                            }
-                        }),
-                        None => weight.for_each(reader, &mut |doc, score| sums.add(doc, score)),
+                    // A block at a time: 128 documents and their frequencies.
+                    let Ok(mut block) = index.read_block_postings_from_terminfo(&info, option)
+                    else {
+                        continue;
                     };
+                    loop {
+                        let docs = block.docs();
+                        if docs.is_empty() {
+                            break;
+                        }
+                        match &scoring {
+                            Scoring::Const(score) => {
+                                for &doc in docs {
+                                    sums.add(doc, *score);
+                                }
+                            }
+                            Scoring::Bm25(..) => {
+                                for (&doc, &freq) in docs.iter().zip(block.freqs()) {
+                                    sums.add(doc, scoring.score(doc, freq));
+                                }
+                            }
+                        }
+                        block.advance();
+                    }
                 }
                 for &(doc, aid) in &asked {
                     if let Some(sum) = sums.get(doc) {
@@ -1031,9 +1076,13 @@ impl Archive {
                     }
                 }
                 let alive = reader.alive_bitset();
+                // What the collector would turn away first (below the lowest it keeps), turned
+                // away here without a call: most documents.
+                let mut bar = if limit > 0 { f32::MIN } else { f32::INFINITY };
                 sums.drain(|doc, score| {
-                    if limit > 0 && alive.is_none_or(|a| a.is_alive(doc)) {
+                    if score >= bar && alive.is_none_or(|a| a.is_alive(doc)) {
                         tantivy::collector::SegmentCollector::collect(&mut child, doc, score);
+                        bar = child.lowest();
                     }
                 });
             });
@@ -1135,7 +1184,7 @@ impl Corpus for Archive {
                     if by_weight {
                         Clause::Const(term, token_weight(self, t))
                     } else {
-                        Clause::Scored(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)))
+                        Clause::Bm25(term, 1.0)
                     }
                 })
                 .collect()
@@ -1185,14 +1234,10 @@ impl Corpus for Archive {
         let mut words: Vec<Clause> = Vec::new();
         for (_, t) in &terms {
             for (i, (_, weight)) in FIELD_WEIGHTS.iter().enumerate() {
-                let term = TermQuery::new(
+                words.push(Clause::Bm25(
                     Term::from_field_text(self.fields.words[i], t),
-                    IndexRecordOption::WithFreqs,
-                );
-                words.push(Clause::Scored(Box::new(BoostQuery::new(
-                    Box::new(term),
                     *weight,
-                ))));
+                ));
             }
         }
         let (top, also) = self.top_of_sum(&words, limit, also);
@@ -1321,6 +1366,16 @@ impl Collector for ScoreThenRank {
     }
 }
 
+impl ScoreThenRankSegment {
+    /// The lowest score kept once `limit` are kept: below it, a document is not.
+    fn lowest(&self) -> f32 {
+        match self.kept.peek() {
+            Some(std::cmp::Reverse(lowest)) if self.kept.len() >= self.limit => lowest.score,
+            _ => f32::MIN,
+        }
+    }
+}
+
 impl tantivy::collector::SegmentCollector for ScoreThenRankSegment {
     type Fruit = Ranked;
 
@@ -1362,10 +1417,34 @@ type Summed = (Vec<(f32, u64)>, Vec<(u32, f32)>);
 
 /// One word's part in [`Archive::top_of_sum`].
 enum Clause {
-    /// The query's own score (BM25, maybe boosted).
-    Scored(Box<dyn TantivyQuery>),
+    /// BM25 of the term, times a boost (as a `BoostQuery` over a `TermQuery` scores).
+    Bm25(Term, f32),
     /// A constant for each document holding the term.
     Const(Term, f32),
+}
+
+impl Clause {
+    fn term(&self) -> &Term {
+        match self {
+            Clause::Bm25(term, _) | Clause::Const(term, _) => term,
+        }
+    }
+}
+
+/// How one clause scores a document in one segment: BM25 as tantivy's term scorer computes it
+/// (same weight, same field norms, so the same bits), or a constant.
+enum Scoring {
+    Bm25(Bm25Weight, FieldNormReader),
+    Const(f32),
+}
+
+impl Scoring {
+    fn score(&self, doc: tantivy::DocId, term_freq: u32) -> f32 {
+        match self {
+            Scoring::Bm25(weight, norms) => weight.score(norms.fieldnorm_id(doc), term_freq),
+            Scoring::Const(score) => *score,
+        }
+    }
 }
 
 /// Per-document sums for [`Archive::top_of_sum`], kept per thread and cleared as they are read,
@@ -1466,7 +1545,7 @@ pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, ArchiveError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tantivy::query::ConstScoreQuery;
+    use tantivy::query::{BoostQuery, ConstScoreQuery};
 
     /// The fixture archive imported into a temporary root.
     fn fixture() -> (tempfile::TempDir, Archive) {
@@ -1520,14 +1599,15 @@ mod tests {
                 let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
                 Box::new(BoostQuery::new(Box::new(q), FIELD_WEIGHTS[i].1))
             };
+            let bm25 = |t: &&str, i: usize| {
+                Clause::Bm25(
+                    Term::from_field_text(archive.fields.words[i], t),
+                    FIELD_WEIGHTS[i].1,
+                )
+            };
             let sums: Vec<Clause> = words
                 .iter()
-                .flat_map(|t| {
-                    [
-                        Clause::Scored(boosted(t, TITLE)),
-                        Clause::Scored(boosted(t, MORE)),
-                    ]
-                })
+                .flat_map(|t| [bm25(t, TITLE), bm25(t, MORE)])
                 .collect();
             let union: Vec<(Occur, Box<dyn TantivyQuery>)> = words
                 .iter()
