@@ -1529,11 +1529,19 @@ impl Weights for Archive {
             .unwrap_or(0);
         let w = idf(self.n_messages, u32::try_from(df).unwrap_or(u32::MAX));
         if let Ok(mut cache) = self.weight_cache.lock() {
+            // A server sees every word anyone types: past a bound the cache starts again, so
+            // that a stream of made-up words cannot grow it without end.
+            if cache.len() >= WEIGHT_CACHE_WORDS {
+                cache.clear();
+            }
             cache.insert(token.to_string(), w);
         }
         w
     }
 }
+
+/// How many words' weights [`Archive`] keeps (a few MB at most).
+const WEIGHT_CACHE_WORDS: usize = 100_000;
 
 /// Re-reads and parses an article's source file, for `kb show`.
 pub fn show(archive: &Archive, id: &str) -> Option<Result<Article, ArchiveError>> {
