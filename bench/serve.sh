@@ -28,7 +28,9 @@ port=18178
 target/release/kbguard serve --index "$index" --listen "127.0.0.1:$port" 2>/dev/null &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
-rss() { ps -o rss= -p "$server" | awk '{printf "%.0f MB", $1/1024}'; }
+# Resident memory, and how much of it is the heap (anonymous) and how much the index's mapped
+# files (which the kernel can drop, and which grow as more of the index is touched).
+rss() { awk '/^VmRSS|^RssAnon|^RssFile/ {v[$1]=$2} END {printf "%.0f MB (heap %.0f MB, mapped files %.0f MB)", v["VmRSS:"]/1024, v["RssAnon:"]/1024, v["RssFile:"]/1024}' "/proc/$server/status"; }
 echo "server started: $(rss) resident"
 ( for t in $(seq 10 10 "$seconds"); do sleep 10; echo "  after ${t}s: $(rss) resident"; done ) &
 sampler=$!
