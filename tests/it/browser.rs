@@ -91,13 +91,24 @@ impl Browser {
             .to_string()
     }
 
-    /// Waits until the page source holds `text`.
+    /// Whether the page has finished loading (a page still arriving can show an element
+    /// before its text).
+    fn loaded(&self) -> bool {
+        let state = self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "return document.readyState", "args": []})),
+        );
+        state.as_str() == Some("complete")
+    }
+
+    /// Waits until the page has loaded and its source holds `text`.
     fn wait_for(&self, text: &str) -> String {
         let start = Instant::now();
         loop {
             let source = self.source();
-            if source.contains(text) {
-                return source;
+            if source.contains(text) && self.loaded() {
+                return self.source();
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
