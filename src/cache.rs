@@ -15,12 +15,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::load::{self, Origin, EMBEDDED_HASH};
+use crate::lookup::CuratedSource;
 use crate::model::{FactDecl, Rule};
 use crate::ruleset::{CompiledRules, RuleSet};
 
 /// Bumped whenever the cached form changes (postcard is not self-describing: a cache of another
-/// shape must not be decoded). 2: intents gained value options; 4: compiled rules only.
-const FORMAT: u32 = 4;
+/// shape must not be decoded). 2: intents gained value options; 4: compiled rules only; 5: and
+/// the curated symptoms lookup reads.
+const FORMAT: u32 = 5;
 /// A file modified less than this long before the cache was written is re-hashed.
 const RACY_NANOS: u128 = 2_000_000_000;
 
@@ -46,13 +48,23 @@ struct CacheFile {
     stamps: Vec<Stamp>,
     rules: Vec<Rule>,
     facts: Vec<FactDecl>,
+    curated: CuratedSource,
+}
+
+/// What a valid cache holds.
+#[derive(Debug)]
+pub struct Cached {
+    /// The compiled rules, for a preflight.
+    pub rules: CompiledRules,
+    /// The curated symptoms, for a lookup.
+    pub curated: CuratedSource,
 }
 
 /// What [`load`] served.
 #[derive(Debug)]
 pub enum Served {
-    /// The cache was valid: the compiled rules it held.
-    Cached(CompiledRules),
+    /// The cache was valid: what it held.
+    Cached(Box<Cached>),
     /// The files were read: the full set, whose problems the caller reports (and which was
     /// cached when it had no errors).
     Read(RuleSet),
@@ -118,8 +130,8 @@ pub fn load(origins: &[Origin], dir: &Path) -> Served {
         return Served::Read(RuleSet::load(origins));
     };
     let path = cache_path(dir, origins);
-    if let Some(rules) = read(&path, origins, &files) {
-        return Served::Cached(rules);
+    if let Some(cached) = read(&path, origins, &files) {
+        return Served::Cached(Box::new(cached));
     }
     let set = RuleSet::load(origins);
     if set.error_count() == 0 {
@@ -129,7 +141,7 @@ pub fn load(origins: &[Origin], dir: &Path) -> Served {
     Served::Read(set)
 }
 
-fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<CompiledRules> {
+fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<Cached> {
     let bytes = std::fs::read(path).ok()?;
     let cache: CacheFile = postcard::from_bytes(&bytes).ok()?;
     if cache.format != FORMAT
@@ -152,7 +164,10 @@ fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Opti
             }
         }
     }
-    Some(CompiledRules::new(cache.rules, cache.facts))
+    Some(Cached {
+        rules: CompiledRules::new(cache.rules, cache.facts),
+        curated: cache.curated,
+    })
 }
 
 fn write(
@@ -192,6 +207,8 @@ fn write(
         // What a preflight needs: active rules without test cases, symptoms or evidence.
         rules: compiled.rules().to_vec(),
         facts: compiled.facts().to_vec(),
+        // What a lookup needs: the symptoms with their articles, rules and workarounds.
+        curated: CuratedSource::of(set),
     };
     let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
@@ -216,7 +233,12 @@ mod tests {
     fn titles(served: &Served) -> (Vec<String>, bool) {
         match served {
             Served::Cached(rules) => (
-                rules.rules().iter().map(|r| r.title.clone()).collect(),
+                rules
+                    .rules
+                    .rules()
+                    .iter()
+                    .map(|r| r.title.clone())
+                    .collect(),
                 true,
             ),
             Served::Read(set) => (
@@ -264,15 +286,19 @@ mod tests {
     fn the_cache_holds_compiled_rules_only() {
         let cache = tempfile::tempdir().unwrap();
         load(&[Origin::Embedded], cache.path());
-        let Served::Cached(rules) = load(&[Origin::Embedded], cache.path()) else {
+        let Served::Cached(cached) = load(&[Origin::Embedded], cache.path()) else {
             panic!("second load is cached");
         };
         let full = RuleSet::load(&[Origin::Embedded]);
-        assert_eq!(rules.rules().len(), full.active_rules().count());
-        assert!(rules
+        assert_eq!(cached.rules.rules().len(), full.active_rules().count());
+        assert!(cached
+            .rules
             .rules()
             .iter()
             .all(|r| r.tests.is_empty() && r.symptoms.is_empty() && r.evidence.is_empty()));
+        // And the curated symptoms lookup reads, as the full set gives them.
+        assert_eq!(cached.curated, crate::lookup::CuratedSource::of(&full));
+        assert_ne!(cached.curated, crate::lookup::CuratedSource::default());
     }
 
     #[test]

@@ -327,7 +327,7 @@ fn with_codes(query: &Query, best: Option<UnitMatch>, codes: &[Vec<String>]) -> 
 }
 
 /// Where a hit comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HitSource {
     /// A curated rule's symptoms.
@@ -405,16 +405,29 @@ struct CuratedSymptom {
     paraphrase: bool,
 }
 
-/// The curated rules' and article records' symptoms, tokenised and weighed once so that a batch
-/// of queries does not redo it per query.
-#[derive(Clone)]
-pub struct Curated {
-    symptoms: Vec<CuratedSymptom>,
+/// What lookup needs of the curated rules and article records: each symptom with the article
+/// it belongs to, the rules citing that article, and the workaround. Taken from a [`RuleSet`]
+/// or from the rule cache (so that one lookup need not parse every rule file).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct CuratedSource {
+    symptoms: Vec<SourceSymptom>,
 }
 
-impl Curated {
-    /// Prepares the symptoms of `set` under `weights` (the archive's, or uniform without one).
-    pub fn new(set: &RuleSet, weights: &dyn Weights) -> Curated {
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+struct SourceSymptom {
+    id: String,
+    title: String,
+    source: HitSource,
+    rules: Vec<RuleId>,
+    message: String,
+    codes: Vec<String>,
+    paraphrase: bool,
+    workaround: Option<String>,
+}
+
+impl CuratedSource {
+    /// The symptoms of every rule (under each article it cites) and of every article record.
+    pub fn of(set: &RuleSet) -> CuratedSource {
         let mut rules_of: BTreeMap<&str, Vec<RuleId>> = BTreeMap::new();
         for loaded in &set.loaded.rules {
             for kb in &loaded.rule.kb {
@@ -430,43 +443,15 @@ impl Curated {
             .iter()
             .map(|a| (a.article.id.as_str(), a.article.title.as_str()))
             .collect();
-        let prepare = |id: &str, title: &str, source, symptom: &Symptom, workaround| {
-            let tokens = tokenize(&symptom.message, true);
-            let lines = line_units(&symptom.message, &tokens)
-                .into_iter()
-                .map(|unit| unit_weight(unit, weights))
-                .collect();
-            CuratedSymptom {
-                id: id.to_string(),
-                title: title.to_string(),
-                source,
-                rules: rules_of.get(id).cloned().unwrap_or_default(),
-                message: symptom.message.clone(),
-                codes: symptom.codes.iter().map(|c| code_tokens(c)).collect(),
-                workaround,
-                whole: unit_weight(&tokens, weights),
-                lines,
-                words: tokens
-                    .iter()
-                    .filter(|t| !t.wildcard)
-                    .map(|t| t.text.clone())
-                    .collect(),
-                key_words: {
-                    let words = || tokens.iter().filter(|t| !t.wildcard);
-                    let key: HashSet<String> = words()
-                        .filter(|t| token_weight(weights, &t.text) >= COMMON_MESSAGE_WEIGHT)
-                        .map(|t| t.text.clone())
-                        .collect();
-                    if key.is_empty() {
-                        words().map(|t| t.text.clone()).collect()
-                    } else {
-                        key
-                    }
-                },
-                has_hex: tokens.iter().any(|t| is_hex_value(&t.text)),
-                paraphrase: symptom.paraphrase,
-                tokens,
-            }
+        let entry = |id: &str, title: &str, source, symptom: &Symptom, workaround| SourceSymptom {
+            id: id.to_string(),
+            title: title.to_string(),
+            source,
+            rules: rules_of.get(id).cloned().unwrap_or_default(),
+            message: symptom.message.clone(),
+            codes: symptom.codes.clone(),
+            paraphrase: symptom.paraphrase,
+            workaround,
         };
         let no_facts = FactSet::remote();
         let mut symptoms = Vec::new();
@@ -476,7 +461,7 @@ impl Curated {
             for kb in &rule.kb {
                 let title = titles.get(kb.id.as_str()).copied().unwrap_or(&rule.title);
                 for symptom in &rule.symptoms {
-                    symptoms.push(prepare(
+                    symptoms.push(entry(
                         &kb.id,
                         title,
                         HitSource::Rule,
@@ -489,9 +474,64 @@ impl Curated {
         for record in &set.loaded.articles {
             let a = &record.article;
             for symptom in &a.symptoms {
-                symptoms.push(prepare(&a.id, &a.title, HitSource::Kb, symptom, None));
+                symptoms.push(entry(&a.id, &a.title, HitSource::Kb, symptom, None));
             }
         }
+        CuratedSource { symptoms }
+    }
+}
+
+/// The curated rules' and article records' symptoms, tokenised and weighed once so that a batch
+/// of queries does not redo it per query.
+#[derive(Clone)]
+pub struct Curated {
+    symptoms: Vec<CuratedSymptom>,
+}
+
+impl Curated {
+    /// Prepares the symptoms of `set` under `weights` (the archive's, or uniform without one).
+    pub fn new(set: &RuleSet, weights: &dyn Weights) -> Curated {
+        Curated::prepare(&CuratedSource::of(set), weights)
+    }
+
+    /// Prepares the symptoms of `source` under `weights`.
+    pub fn prepare(source: &CuratedSource, weights: &dyn Weights) -> Curated {
+        let symptoms = source
+            .symptoms
+            .iter()
+            .map(|s| {
+                let tokens = tokenize(&s.message, true);
+                let lines = line_units(&s.message, &tokens)
+                    .into_iter()
+                    .map(|unit| unit_weight(unit, weights))
+                    .collect();
+                let words = || tokens.iter().filter(|t| !t.wildcard);
+                let key: HashSet<String> = words()
+                    .filter(|t| token_weight(weights, &t.text) >= COMMON_MESSAGE_WEIGHT)
+                    .map(|t| t.text.clone())
+                    .collect();
+                CuratedSymptom {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    source: s.source,
+                    rules: s.rules.clone(),
+                    message: s.message.clone(),
+                    codes: s.codes.iter().map(|c| code_tokens(c)).collect(),
+                    workaround: s.workaround.clone(),
+                    whole: unit_weight(&tokens, weights),
+                    lines,
+                    words: words().map(|t| t.text.clone()).collect(),
+                    key_words: if key.is_empty() {
+                        words().map(|t| t.text.clone()).collect()
+                    } else {
+                        key
+                    },
+                    has_hex: tokens.iter().any(|t| is_hex_value(&t.text)),
+                    paraphrase: s.paraphrase,
+                    tokens,
+                }
+            })
+            .collect();
         Curated { symptoms }
     }
 
@@ -604,12 +644,17 @@ pub struct Lookup<'a> {
 impl<'a> Lookup<'a> {
     /// Prepares lookups over `set` and, when given, `corpus` (whose weights then apply).
     pub fn new(set: &RuleSet, corpus: Option<&'a dyn Corpus>) -> Lookup<'a> {
+        Lookup::from_source(&CuratedSource::of(set), corpus)
+    }
+
+    /// [`Lookup::new`] over the curated symptoms as the rule cache keeps them.
+    pub fn from_source(source: &CuratedSource, corpus: Option<&'a dyn Corpus>) -> Lookup<'a> {
         let weights: &dyn Weights = match corpus {
             Some(c) => c,
             None => &Uniform,
         };
         Lookup {
-            curated: std::borrow::Cow::Owned(Curated::new(set, weights)),
+            curated: std::borrow::Cow::Owned(Curated::prepare(source, weights)),
             corpus,
         }
     }

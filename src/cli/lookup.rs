@@ -6,27 +6,28 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use kbguard::corpus::Corpus;
-use kbguard::lookup::{self, LookupOptions};
+use kbguard::lookup::{self, CuratedSource, LookupOptions};
 use kbguard::output::{LookupContext, LookupOutput};
 use kbguard::products::{self, ProductQuery};
-use kbguard::{facts, report, FactOptions, RuleSet};
+use kbguard::{facts, report, Catalogue, FactOptions};
 
 use super::args::{LookupArgs, ProductArgs};
 use super::{print_json, Failure, OrFail, Ui};
 
 /// `kbguard lookup`: exit 0 with hits, 1 without.
 pub(crate) fn lookup(ui: &Ui, a: LookupArgs) -> Result<u8, Failure> {
-    let set = ui.load_for_use(&a.rules)?;
-    let options = options(ui, &a.products, &set, a.limit)?;
+    // Through the rule cache: parsing every rule file was most of a one-query lookup.
+    let cached = ui.load_cached(&a.rules)?;
+    let options = options(ui, &a.products, &cached.rules.catalogue, a.limit)?;
     let archive = a.index.open(ui)?;
     let note = archive.is_none().then_some(
         "no archive index is loaded: searching the built-in rules and article records only (import one with `kbguard kb import DIR`)",
     );
     let corpus = archive.as_ref().map(|a| a as &dyn Corpus);
     match (a.batch, a.query) {
-        (Some(file), _) => batch(&set, corpus, &file, &options, note),
+        (Some(file), _) => batch(&cached.curated, corpus, &file, &options, note),
         (None, Some(query)) => {
-            let hits = lookup::Lookup::new(&set, corpus).find(&query, &options);
+            let hits = lookup::Lookup::from_source(&cached.curated, corpus).find(&query, &options);
             if a.json {
                 let context = LookupContext {
                     archive: archive.as_ref().map(|a| a.path.display().to_string()),
@@ -46,7 +47,7 @@ pub(crate) fn lookup(ui: &Ui, a: LookupArgs) -> Result<u8, Failure> {
 fn options(
     ui: &Ui,
     args: &ProductArgs,
-    set: &RuleSet,
+    catalogue: &Catalogue,
     limit: usize,
 ) -> Result<LookupOptions, Failure> {
     let mut products = Vec::new();
@@ -58,7 +59,7 @@ fn options(
             snapshot: args.facts.clone(),
             sets: args.sets.clone(),
         };
-        let host = facts::collect(&set.catalogue, &options).or_fail(ui)?;
+        let host = facts::collect(catalogue, &options).or_fail(ui)?;
         products.extend(products::host_products(&host));
     }
     if args.only_product && products.is_empty() {
@@ -80,7 +81,7 @@ fn options(
 const BATCH_CHUNK: usize = 256;
 
 fn batch(
-    set: &RuleSet,
+    curated: &CuratedSource,
     corpus: Option<&dyn Corpus>,
     file: &Path,
     options: &LookupOptions,
@@ -96,7 +97,7 @@ fn batch(
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let lookup = lookup::Lookup::new(set, corpus);
+    let lookup = lookup::Lookup::from_source(curated, corpus);
     // The note is said once, and lines name no generation directory: the same queries over the
     // same archive give byte-identical output, whichever import built the index.
     if let Some(note) = note {

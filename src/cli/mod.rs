@@ -12,7 +12,8 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use kbguard::archive::{self, Archive};
-use kbguard::cache::Served;
+use kbguard::cache::{Cached, Served};
+use kbguard::lookup::CuratedSource;
 use kbguard::report::Paint;
 use kbguard::ruleset::CompiledRules;
 use kbguard::span::Location;
@@ -111,17 +112,28 @@ impl Ui {
     /// Loads the compiled rules for a preflight (`check`, `run`), through the rule cache
     /// unless `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
     fn load_for_preflight(&self, args: &RuleArgs) -> Result<CompiledRules, Failure> {
+        self.load_cached(args).map(|cached| cached.rules)
+    }
+
+    /// The compiled rules and the curated symptoms, through the rule cache unless
+    /// `--no-cache` (a cache holds only a clean set); errors fail closed as in
+    /// [`Ui::load_for_use`].
+    fn load_cached(&self, args: &RuleArgs) -> Result<Cached, Failure> {
         let dir = MaybePath::path(args.cache_dir.as_ref()).or_else(kbguard::cache::default_dir);
-        match dir.filter(|_| !args.no_cache) {
+        let set = match dir.filter(|_| !args.no_cache) {
             Some(dir) => match kbguard::cache::load(&args.origins(), &dir) {
-                Served::Cached(rules) => Ok(rules),
+                Served::Cached(cached) => return Ok(*cached),
                 Served::Read(set) => {
                     let failed = self.report_problems(&set, false);
-                    fail_closed(args, set, failed).map(|set| set.compile())
+                    fail_closed(args, set, failed)?
                 }
             },
-            None => self.load_for_use(args).map(|set| set.compile()),
-        }
+            None => self.load_for_use(args)?,
+        };
+        Ok(Cached {
+            rules: set.compile(),
+            curated: CuratedSource::of(&set),
+        })
     }
 }
 
