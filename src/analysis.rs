@@ -164,6 +164,12 @@ const NOISE_FACTOR: f32 = 0.05;
 /// Byte ranges of log decoration in pasted text: dates and times, syslog's `Mon DD`, and
 /// `process[pid]:` prefixes.
 pub fn log_noise(text: &str) -> Vec<Range<usize>> {
+    // Every kind of decoration holds a digit (`\d` is any Unicode decimal digit, all of which
+    // are numeric): text without one has none, and a one-query process need not build the
+    // expression.
+    if !text.chars().any(char::is_numeric) {
+        return Vec::new();
+    }
     static NOISE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::RegexBuilder::new(concat!(
             r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
