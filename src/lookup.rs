@@ -387,7 +387,6 @@ struct CuratedSymptom {
     id: String,
     title: String,
     source: HitSource,
-    rules: Vec<RuleId>,
     message: String,
     codes: Vec<Vec<String>>,
     workaround: Option<String>,
@@ -411,6 +410,9 @@ struct CuratedSymptom {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CuratedSource {
     symptoms: Vec<SourceSymptom>,
+    /// The rules citing each article, once per article (not per symptom: ten thousand rules
+    /// citing one article would be ten thousand lists of ten thousand).
+    rules_of: BTreeMap<String, Vec<RuleId>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -418,7 +420,6 @@ struct SourceSymptom {
     id: String,
     title: String,
     source: HitSource,
-    rules: Vec<RuleId>,
     message: String,
     codes: Vec<String>,
     paraphrase: bool,
@@ -428,11 +429,11 @@ struct SourceSymptom {
 impl CuratedSource {
     /// The symptoms of every rule (under each article it cites) and of every article record.
     pub fn of(set: &RuleSet) -> CuratedSource {
-        let mut rules_of: BTreeMap<&str, Vec<RuleId>> = BTreeMap::new();
+        let mut rules_of: BTreeMap<String, Vec<RuleId>> = BTreeMap::new();
         for loaded in &set.loaded.rules {
             for kb in &loaded.rule.kb {
                 rules_of
-                    .entry(&kb.id)
+                    .entry(kb.id.clone())
                     .or_default()
                     .push(loaded.rule.id.clone());
             }
@@ -447,7 +448,6 @@ impl CuratedSource {
             id: id.to_string(),
             title: title.to_string(),
             source,
-            rules: rules_of.get(id).cloned().unwrap_or_default(),
             message: symptom.message.clone(),
             codes: symptom.codes.clone(),
             paraphrase: symptom.paraphrase,
@@ -477,7 +477,7 @@ impl CuratedSource {
                 symptoms.push(entry(&a.id, &a.title, HitSource::Kb, symptom, None));
             }
         }
-        CuratedSource { symptoms }
+        CuratedSource { symptoms, rules_of }
     }
 }
 
@@ -486,6 +486,8 @@ impl CuratedSource {
 #[derive(Clone)]
 pub struct Curated {
     symptoms: Vec<CuratedSymptom>,
+    /// The rules citing each article.
+    rules_of: BTreeMap<String, Vec<RuleId>>,
 }
 
 impl Curated {
@@ -514,7 +516,6 @@ impl Curated {
                     id: s.id.clone(),
                     title: s.title.clone(),
                     source: s.source,
-                    rules: s.rules.clone(),
                     message: s.message.clone(),
                     codes: s.codes.iter().map(|c| code_tokens(c)).collect(),
                     workaround: s.workaround.clone(),
@@ -532,7 +533,10 @@ impl Curated {
                 }
             })
             .collect();
-        Curated { symptoms }
+        Curated {
+            symptoms,
+            rules_of: source.rules_of.clone(),
+        }
     }
 
     /// The curated articles matching `query`, best first, at most `limit`.
@@ -572,7 +576,7 @@ impl Curated {
                         title: s.title.clone(),
                         score: f64::from(m.score),
                         source: s.source,
-                        rules: s.rules.clone(),
+                        rules: self.rules_of.get(&s.id).cloned().unwrap_or_default(),
                         matched: s.message.clone(),
                         paraphrase: s.paraphrase,
                         matched_span: m.span,

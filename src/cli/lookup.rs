@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use kbguard::cache::Served;
 use kbguard::corpus::Corpus;
 use kbguard::lookup::{self, CuratedSource, LookupOptions};
 use kbguard::output::{LookupContext, LookupOutput};
@@ -17,17 +18,20 @@ use super::{print_json, Failure, OrFail, Ui};
 /// `kbguard lookup`: exit 0 with hits, 1 without.
 pub(crate) fn lookup(ui: &Ui, a: LookupArgs) -> Result<u8, Failure> {
     // Through the rule cache: parsing every rule file was most of a one-query lookup.
-    let cached = ui.load_cached(&a.rules)?;
-    let options = options(ui, &a.products, &cached.rules.catalogue, a.limit)?;
+    let (catalogue, curated) = match ui.load_cached(&a.rules)? {
+        Served::Cached(cached) => (cached.rules.catalogue, cached.curated),
+        Served::Read(set) => (set.catalogue.clone(), CuratedSource::of(&set)),
+    };
+    let options = options(ui, &a.products, &catalogue, a.limit)?;
     let archive = a.index.open(ui)?;
     let note = archive.is_none().then_some(
         "no archive index is loaded: searching the built-in rules and article records only (import one with `kbguard kb import DIR`)",
     );
     let corpus = archive.as_ref().map(|a| a as &dyn Corpus);
     match (a.batch, a.query) {
-        (Some(file), _) => batch(&cached.curated, corpus, &file, &options, note),
+        (Some(file), _) => batch(&curated, corpus, &file, &options, note),
         (None, Some(query)) => {
-            let hits = lookup::Lookup::from_source(&cached.curated, corpus).find(&query, &options);
+            let hits = lookup::Lookup::from_source(&curated, corpus).find(&query, &options);
             if a.json {
                 let context = LookupContext {
                     archive: archive.as_ref().map(|a| a.path.display().to_string()),

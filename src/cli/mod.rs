@@ -12,8 +12,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use kbguard::archive::{self, Archive};
-use kbguard::cache::{Cached, Served};
-use kbguard::lookup::CuratedSource;
+use kbguard::cache::Served;
 use kbguard::report::Paint;
 use kbguard::ruleset::CompiledRules;
 use kbguard::span::Location;
@@ -112,28 +111,27 @@ impl Ui {
     /// Loads the compiled rules for a preflight (`check`, `run`), through the rule cache
     /// unless `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
     fn load_for_preflight(&self, args: &RuleArgs) -> Result<CompiledRules, Failure> {
-        self.load_cached(args).map(|cached| cached.rules)
+        Ok(match self.load_cached(args)? {
+            Served::Cached(cached) => cached.rules,
+            Served::Read(set) => set.compile(),
+        })
     }
 
-    /// The compiled rules and the curated symptoms, through the rule cache unless
-    /// `--no-cache` (a cache holds only a clean set); errors fail closed as in
+    /// The rule set through the rule cache unless `--no-cache` (a cache holds only a clean
+    /// set): what the cache holds, or the set read from the files; errors fail closed as in
     /// [`Ui::load_for_use`].
-    fn load_cached(&self, args: &RuleArgs) -> Result<Cached, Failure> {
+    fn load_cached(&self, args: &RuleArgs) -> Result<Served, Failure> {
         let dir = MaybePath::path(args.cache_dir.as_ref()).or_else(kbguard::cache::default_dir);
-        let set = match dir.filter(|_| !args.no_cache) {
+        match dir.filter(|_| !args.no_cache) {
             Some(dir) => match kbguard::cache::load(&args.origins(), &dir) {
-                Served::Cached(cached) => return Ok(*cached),
+                Served::Cached(cached) => Ok(Served::Cached(cached)),
                 Served::Read(set) => {
                     let failed = self.report_problems(&set, false);
-                    fail_closed(args, set, failed)?
+                    fail_closed(args, set, failed).map(Served::Read)
                 }
             },
-            None => self.load_for_use(args)?,
-        };
-        Ok(Cached {
-            rules: set.compile(),
-            curated: CuratedSource::of(&set),
-        })
+            None => self.load_for_use(args).map(Served::Read),
+        }
     }
 }
 
