@@ -73,8 +73,10 @@ fn load_10k_rules_from_ron() -> RuleSet {
 fn load_10k_rules_from_cache(bencher: Bencher) {
     let cache = std::env::temp_dir().join(format!("kbguard-bench-cache-{}", std::process::id()));
     let origins = origins_10k();
-    kbguard::cache::load(&origins, &cache);
-    bencher.bench(|| kbguard::cache::load(black_box(&origins), &cache));
+    kbguard::cache::load::<kbguard::cache::ForPreflight>(&origins, &cache);
+    bencher.bench(|| {
+        kbguard::cache::load::<kbguard::cache::ForPreflight>(black_box(&origins), &cache)
+    });
 }
 
 fn cluster_node() -> FactSet {

@@ -20,8 +20,8 @@ use crate::model::{FactDecl, Rule};
 use crate::ruleset::{CompiledRules, RuleSet};
 
 /// Bumped whenever the cached form changes (postcard is not self-describing: a cache of another
-/// shape must not be decoded). 2: intents gained value options; 4: compiled rules only; 5: and
-/// the curated symptoms lookup reads.
+/// shape must not be decoded). 2: intents gained value options; 4: compiled rules only; 5: a
+/// file per use, the preflight's and lookup's.
 const FORMAT: u32 = 5;
 /// A file modified less than this long before the cache was written is re-hashed.
 const RACY_NANOS: u128 = 2_000_000_000;
@@ -41,30 +41,80 @@ struct Stamp {
 }
 
 #[derive(Serialize, Deserialize)]
-struct CacheFile {
+struct CacheFile<P> {
     format: u32,
     kbguard: String,
     created_ns: u128,
     stamps: Vec<Stamp>,
-    rules: Vec<Rule>,
-    facts: Vec<FactDecl>,
-    curated: CuratedSource,
+    payload: P,
 }
 
-/// What a valid cache holds.
-#[derive(Debug)]
-pub struct Cached {
-    /// The compiled rules, for a preflight.
-    pub rules: CompiledRules,
-    /// The curated symptoms, for a lookup.
+/// What one cache file holds, taken from a clean rule set: each use keeps its own file, so that a
+/// preflight does not decode what only lookup reads.
+pub trait Payload: Serialize + serde::de::DeserializeOwned {
+    /// The file name's prefix.
+    const NAME: &'static str;
+    /// The payload of `set`.
+    fn of(set: &RuleSet) -> Self;
+}
+
+/// What a preflight evaluates: active rules without test cases, symptoms or evidence, and the
+/// fact declarations.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForPreflight {
+    rules: Vec<Rule>,
+    facts: Vec<FactDecl>,
+}
+
+impl ForPreflight {
+    /// The compiled rules.
+    pub fn compiled(self) -> CompiledRules {
+        CompiledRules::new(self.rules, self.facts)
+    }
+}
+
+impl Payload for ForPreflight {
+    const NAME: &'static str = "rules";
+    fn of(set: &RuleSet) -> ForPreflight {
+        let compiled = set.compile();
+        ForPreflight {
+            rules: compiled.rules().to_vec(),
+            facts: compiled.facts().to_vec(),
+        }
+    }
+}
+
+/// What a lookup reads of the rules: the curated symptoms, and the fact declarations (for the
+/// host facts that rank products).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForLookup {
+    facts: Vec<FactDecl>,
+    /// The curated symptoms.
     pub curated: CuratedSource,
+}
+
+impl ForLookup {
+    /// The fact catalogue.
+    pub fn catalogue(&self) -> crate::schema::Catalogue {
+        crate::schema::Catalogue::from_decls(&self.facts)
+    }
+}
+
+impl Payload for ForLookup {
+    const NAME: &'static str = "lookup";
+    fn of(set: &RuleSet) -> ForLookup {
+        ForLookup {
+            facts: set.loaded.facts.iter().map(|f| f.decl.clone()).collect(),
+            curated: CuratedSource::of(set),
+        }
+    }
 }
 
 /// What [`load`] served.
 #[derive(Debug)]
-pub enum Served {
+pub enum Served<P> {
     /// The cache was valid: what it held.
-    Cached(Box<Cached>),
+    Cached(Box<P>),
     /// The files were read: the full set, whose problems the caller reports (and which was
     /// cached when it had no errors).
     Read(RuleSet),
@@ -115,35 +165,35 @@ fn current_files(origins: &[Origin]) -> Option<Vec<(PathBuf, u64, u128)>> {
     Some(out)
 }
 
-fn cache_path(dir: &Path, origins: &[Origin]) -> PathBuf {
+fn cache_path(dir: &Path, origins: &[Origin], name: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     format!("{origins:?}").hash(&mut hasher);
-    dir.join(format!("rules-{:016x}.bin", hasher.finish()))
+    dir.join(format!("{name}-{:016x}.bin", hasher.finish()))
 }
 
-/// Serves the compiled rules for `origins` from the cache in `dir` when it is still valid;
-/// otherwise loads the files and, when they are clean, writes the cache.
-pub fn load(origins: &[Origin], dir: &Path) -> Served {
+/// Serves `P` for `origins` from the cache in `dir` when it is still valid; otherwise loads the
+/// files and, when they are clean, writes the cache.
+pub fn load<P: Payload>(origins: &[Origin], dir: &Path) -> Served<P> {
     // The embedded set is cached too: parsing and linting it costs milliseconds, most of them
     // spent on test cases a preflight never reads. Its stamp is the build's content hash.
     let Some(files) = current_files(origins) else {
         return Served::Read(RuleSet::load(origins));
     };
-    let path = cache_path(dir, origins);
-    if let Some(cached) = read(&path, origins, &files) {
-        return Served::Cached(Box::new(cached));
+    let path = cache_path(dir, origins, P::NAME);
+    if let Some(payload) = read(&path, origins, &files) {
+        return Served::Cached(Box::new(payload));
     }
     let set = RuleSet::load(origins);
     if set.error_count() == 0 {
         // A cache that cannot be written only costs speed.
-        write(&path, origins, &files, &set).ok();
+        write(&path, origins, &files, &set, &P::of(&set)).ok();
     }
     Served::Read(set)
 }
 
-fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<Cached> {
+fn read<P: Payload>(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Option<P> {
     let bytes = std::fs::read(path).ok()?;
-    let cache: CacheFile = postcard::from_bytes(&bytes).ok()?;
+    let cache: CacheFile<P> = postcard::from_bytes(&bytes).ok()?;
     if cache.format != FORMAT
         || cache.kbguard != identity(origins)
         || cache.stamps.len() != files.len()
@@ -164,20 +214,17 @@ fn read(path: &Path, origins: &[Origin], files: &[(PathBuf, u64, u128)]) -> Opti
             }
         }
     }
-    Some(Cached {
-        rules: CompiledRules::new(cache.rules, cache.facts),
-        curated: cache.curated,
-    })
+    Some(cache.payload)
 }
 
-fn write(
+fn write<P: Payload>(
     path: &Path,
     origins: &[Origin],
     files: &[(PathBuf, u64, u128)],
     set: &RuleSet,
+    payload: &P,
 ) -> std::io::Result<()> {
     let created_ns = now_ns();
-    let compiled = set.compile();
     let mut stamps = Vec::with_capacity(files.len());
     for (file, size, modified) in files {
         let name = file.display().to_string();
@@ -204,11 +251,7 @@ fn write(
         kbguard: identity(origins),
         created_ns,
         stamps,
-        // What a preflight needs: active rules without test cases, symptoms or evidence.
-        rules: compiled.rules().to_vec(),
-        facts: compiled.facts().to_vec(),
-        // What a lookup needs: the symptoms with their articles, rules and workarounds.
-        curated: CuratedSource::of(set),
+        payload,
     };
     let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
@@ -230,11 +273,11 @@ mod tests {
 )])"#;
 
     /// The served rules' titles, and whether they came from the cache.
-    fn titles(served: &Served) -> (Vec<String>, bool) {
+    fn titles(served: Served<ForPreflight>) -> (Vec<String>, bool) {
         match served {
             Served::Cached(rules) => (
                 rules
-                    .rules
+                    .compiled()
                     .rules()
                     .iter()
                     .map(|r| r.title.clone())
@@ -259,14 +302,14 @@ mod tests {
         let file = rules.path().join("r.ron");
         std::fs::write(&file, RULES).unwrap();
         let origins = [Origin::Embedded, Origin::Path(rules.path().to_path_buf())];
-        let (first, cached) = titles(&load(&origins, cache.path()));
+        let (first, cached) = titles(load(&origins, cache.path()));
         assert!(!cached, "first load reads files");
-        let (second, cached) = titles(&load(&origins, cache.path()));
+        let (second, cached) = titles(load(&origins, cache.path()));
         assert!(cached, "second load is cached");
         assert_eq!(first, second);
         // Same size, same second: only the racy re-hash can notice this edit.
         std::fs::write(&file, RULES.replace("title: \"t\"", "title: \"u\"")).unwrap();
-        let (third, cached) = titles(&load(&origins, cache.path()));
+        let (third, cached) = titles(load(&origins, cache.path()));
         assert!(!cached && third.contains(&"u".to_string()), "never stale");
         // A new file invalidates too.
         std::fs::write(
@@ -277,7 +320,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            titles(&load(&origins, cache.path())).0.len(),
+            titles(load(&origins, cache.path())).0.len(),
             first.len() + 1
         );
     }
@@ -285,20 +328,57 @@ mod tests {
     #[test]
     fn the_cache_holds_compiled_rules_only() {
         let cache = tempfile::tempdir().unwrap();
-        load(&[Origin::Embedded], cache.path());
-        let Served::Cached(cached) = load(&[Origin::Embedded], cache.path()) else {
+        load::<ForPreflight>(&[Origin::Embedded], cache.path());
+        let Served::Cached(cached) = load::<ForPreflight>(&[Origin::Embedded], cache.path()) else {
             panic!("second load is cached");
         };
         let full = RuleSet::load(&[Origin::Embedded]);
-        assert_eq!(cached.rules.rules().len(), full.active_rules().count());
-        assert!(cached
-            .rules
+        let compiled = cached.compiled();
+        assert_eq!(compiled.rules().len(), full.active_rules().count());
+        assert!(compiled
             .rules()
             .iter()
             .all(|r| r.tests.is_empty() && r.symptoms.is_empty() && r.evidence.is_empty()));
-        // And the curated symptoms lookup reads, as the full set gives them.
-        assert_eq!(cached.curated, crate::lookup::CuratedSource::of(&full));
-        assert_ne!(cached.curated, crate::lookup::CuratedSource::default());
+    }
+
+    #[test]
+    fn lookup_has_its_own_cache_of_the_curated_symptoms() {
+        let cache = tempfile::tempdir().unwrap();
+        load::<ForLookup>(&[Origin::Embedded], cache.path());
+        let Served::Cached(cached) = load::<ForLookup>(&[Origin::Embedded], cache.path()) else {
+            panic!("second load is cached");
+        };
+        let full = RuleSet::load(&[Origin::Embedded]);
+        assert_eq!(cached.curated, CuratedSource::of(&full));
+        assert_ne!(cached.curated, CuratedSource::default());
+        let names =
+            |c: &crate::schema::Catalogue| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&cached.catalogue()), names(&full.catalogue));
+    }
+
+    #[test]
+    fn the_lookup_cache_grows_with_the_rules_not_their_square() {
+        // Many rules citing one article: each article's citing rules are kept once.
+        let rules = tempfile::tempdir().unwrap();
+        let many: Vec<String> = (0..400)
+            .map(|i| {
+                RULES
+                    .replace("\"cached\"", &format!("\"r{i}\""))
+                    .replace("x.flag", &format!("x.flag{i}"))
+            })
+            .collect();
+        for (i, text) in many.iter().enumerate() {
+            std::fs::write(rules.path().join(format!("r{i}.ron")), text).unwrap();
+        }
+        let cache = tempfile::tempdir().unwrap();
+        let origins = [Origin::Path(rules.path().to_path_buf())];
+        load::<ForLookup>(&origins, cache.path());
+        let size: u64 = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        // About 100 bytes a rule (its stamp and symptom); kept per symptom it was 4 KB a rule.
+        assert!(size < 400 * 400, "{size} bytes for 400 rules");
     }
 
     #[test]
@@ -311,7 +391,7 @@ mod tests {
         )
         .unwrap();
         let origins = [Origin::Path(rules.path().to_path_buf())];
-        let Served::Read(set) = load(&origins, cache.path()) else {
+        let Served::Read(set) = load::<ForPreflight>(&origins, cache.path()) else {
             panic!("a set with errors is read");
         };
         assert!(set.error_count() > 0);

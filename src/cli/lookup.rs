@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use kbguard::cache::Served;
+use kbguard::cache::{ForLookup, Served};
 use kbguard::corpus::Corpus;
 use kbguard::lookup::{self, CuratedSource, LookupOptions};
 use kbguard::output::{LookupContext, LookupOutput};
@@ -18,8 +18,8 @@ use super::{print_json, Failure, OrFail, Ui};
 /// `kbguard lookup`: exit 0 with hits, 1 without.
 pub(crate) fn lookup(ui: &Ui, a: LookupArgs) -> Result<u8, Failure> {
     // Through the rule cache: parsing every rule file was most of a one-query lookup.
-    let (catalogue, curated) = match ui.load_cached(&a.rules)? {
-        Served::Cached(cached) => (cached.rules.catalogue, cached.curated),
+    let (catalogue, curated) = match ui.load_cached::<ForLookup>(&a.rules)? {
+        Served::Cached(cached) => (cached.catalogue(), cached.curated),
         Served::Read(set) => (set.catalogue.clone(), CuratedSource::of(&set)),
     };
     let options = options(ui, &a.products, &catalogue, a.limit)?;

@@ -12,7 +12,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use kbguard::archive::{self, Archive};
-use kbguard::cache::Served;
+use kbguard::cache::{ForPreflight, Payload, Served};
 use kbguard::report::Paint;
 use kbguard::ruleset::CompiledRules;
 use kbguard::span::Location;
@@ -111,19 +111,19 @@ impl Ui {
     /// Loads the compiled rules for a preflight (`check`, `run`), through the rule cache
     /// unless `--no-cache`; errors fail closed as in [`Ui::load_for_use`].
     fn load_for_preflight(&self, args: &RuleArgs) -> Result<CompiledRules, Failure> {
-        Ok(match self.load_cached(args)? {
-            Served::Cached(cached) => cached.rules,
+        Ok(match self.load_cached::<ForPreflight>(args)? {
+            Served::Cached(cached) => cached.compiled(),
             Served::Read(set) => set.compile(),
         })
     }
 
-    /// The rule set through the rule cache unless `--no-cache` (a cache holds only a clean
-    /// set): what the cache holds, or the set read from the files; errors fail closed as in
-    /// [`Ui::load_for_use`].
-    fn load_cached(&self, args: &RuleArgs) -> Result<Served, Failure> {
+    /// What `P` takes of the rules, through the rule cache unless `--no-cache` (a cache holds
+    /// only a clean set): what the cache holds, or the set read from the files; errors fail
+    /// closed as in [`Ui::load_for_use`].
+    fn load_cached<P: Payload>(&self, args: &RuleArgs) -> Result<Served<P>, Failure> {
         let dir = MaybePath::path(args.cache_dir.as_ref()).or_else(kbguard::cache::default_dir);
         match dir.filter(|_| !args.no_cache) {
-            Some(dir) => match kbguard::cache::load(&args.origins(), &dir) {
+            Some(dir) => match kbguard::cache::load::<P>(&args.origins(), &dir) {
                 Served::Cached(cached) => Ok(Served::Cached(cached)),
                 Served::Read(set) => {
                     let failed = self.report_problems(&set, false);
