@@ -101,33 +101,9 @@ fn align(unit: &[Token], query: &Query) -> Alignment {
         return Alignment::default();
     }
     // best[i][j]: most weight explained aligning rows[i..] with query[j..]; step[i][j]: how.
-    // The tables are kept per thread: a long message against a long query needs a large one,
-    // and fresh memory that size costs more to fault in than the alignment.
-    TABLES.with_borrow_mut(|(best, step)| {
-        best.clear();
-        best.resize((n + 1) * (m + 1), 0.0);
-        step.clear();
-        step.resize((n + 1) * (m + 1), Step::SkipUnit);
-        fill_and_trace(unit, query, &rows, best, step)
-    })
-}
-
-thread_local! {
-    /// [`align`]'s tables, reused.
-    static TABLES: std::cell::RefCell<(Vec<f32>, Vec<Step>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// [`align`] over tables of `(rows + 1) x (query tokens + 1)` zeros and skips.
-fn fill_and_trace(
-    unit: &[Token],
-    query: &Query,
-    rows: &[(usize, Row)],
-    best: &mut [f32],
-    step: &mut [Step],
-) -> Alignment {
-    let (n, m) = (rows.len(), query.tokens.len());
     let width = m + 1;
+    let mut best = vec![0f32; (n + 1) * width];
+    let mut step = vec![Step::SkipUnit; (n + 1) * width];
     for (i, &(_, row)) in rows.iter().enumerate().rev() {
         for j in (0..m).rev() {
             let w = query.weights[j];

@@ -1380,15 +1380,8 @@ impl tantivy::collector::SegmentCollector for ScoreThenRankSegment {
     type Fruit = Ranked;
 
     fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
-        if self.limit == 0 {
+        if self.limit == 0 || score < self.lowest() {
             return;
-        }
-        if self.kept.len() >= self.limit {
-            if let Some(std::cmp::Reverse(lowest)) = self.kept.peek() {
-                if score < lowest.score {
-                    return;
-                }
-            }
         }
         let rank = self.ranks.as_ref().map_or(0, |c| c.get_val(doc));
         self.kept.push(std::cmp::Reverse(Kept { score, rank, doc }));
