@@ -191,6 +191,8 @@ pub fn log_noise(text: &str) -> Vec<Range<usize>> {
 /// A query, tokenised and weighted once for all the messages it is compared with.
 #[derive(Clone, Debug)]
 pub struct Query {
+    /// The query as asked, cut to [`MAX_QUERY_BYTES`] (for ranking by meaning).
+    pub text: String,
     /// The query's tokens, at most [`MAX_QUERY_TOKENS`].
     pub tokens: Vec<Token>,
     /// The weight of each token.
@@ -211,6 +213,9 @@ pub struct Query {
 /// Queries are cut to this many tokens: an error message is far shorter, and it bounds the
 /// work a 10 MB paste can cause.
 pub const MAX_QUERY_TOKENS: usize = 256;
+/// The query's text is kept to this many bytes: a sentence-embedding model reads 256 word
+/// pieces at most.
+pub const MAX_QUERY_BYTES: usize = 2048;
 /// Messages are compared on at most this many tokens, for the same reason.
 pub const MAX_UNIT_TOKENS: usize = 256;
 
@@ -246,7 +251,12 @@ impl Query {
             })
             .collect();
         let hex = tokens.iter().map(|t| is_hex_value(&t.text)).collect();
+        let mut cut = text.len().min(MAX_QUERY_BYTES);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
         Query {
+            text: text[..cut].to_string(),
             tokens,
             weights,
             total,

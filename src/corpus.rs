@@ -67,6 +67,12 @@ pub trait Corpus: Weights + Sync {
     /// first, and the score of each article of `also` that holds any of the words (whether or
     /// not it is among the best), in one search.
     fn lexical(&self, query: &Query, limit: usize, also: &[u32]) -> Lexical;
+    /// The articles nearest in meaning to `text` (the best cosine of its sentence embeddings
+    /// with the text's), best first, at most `limit`; none when the corpus has no embeddings
+    /// (imported without `--semantic`).
+    fn semantic(&self, _text: &str, _limit: usize) -> Vec<(u32, f32)> {
+        Vec::new()
+    }
     /// Article `id`.
     fn article(&self, id: u32) -> Option<ArticleRecord>;
     /// The number of the article with this id (`Q178311`), if the corpus holds it.

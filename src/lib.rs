@@ -22,6 +22,7 @@ pub mod cmdline;
 pub mod collect;
 pub mod corpus;
 pub mod draft;
+pub mod embed;
 pub mod eval;
 pub mod facts;
 pub mod hooks;
@@ -67,7 +68,8 @@ mod layers {
     /// Modules by layer, lowest first. A module may use those in lower layers only.
     const LAYERS: &[&[&str]] = &[
         &[
-            "analysis", "article", "child", "clock", "hooks", "registry", "span", "tri", "version",
+            "analysis", "article", "child", "clock", "embed", "hooks", "registry", "span", "tri",
+            "version",
         ],
         &["model"],
         &["intent", "load", "schema"],

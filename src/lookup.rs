@@ -600,6 +600,17 @@ const PARAPHRASE_FACTOR: f32 = 0.9;
 /// An article's title, matched as a message, is weaker evidence still: a description that says
 /// what a title says is not an error message the article quotes.
 const TITLE_FACTOR: f32 = 0.9;
+/// How many articles the sentence embeddings propose (an index imported with `--semantic`).
+const SEMANTIC_CANDIDATES: usize = 40;
+/// What nearness in meaning can add, in the room the words have (beside [`LEXICAL_WEIGHT`]):
+/// an article's cosine is taken relative to the nearest article's, as the words' score is to
+/// the best's, above [`SEMANTIC_FLOOR`], and squared, so that only articles nearly as near as
+/// the nearest gain much. Meaning ranks descriptions well and pasted messages badly, and the
+/// room it shares with the words shrinks as a message matches, so it orders descriptions
+/// without disturbing a pasted error.
+const SEMANTIC_WEIGHT: f32 = 0.8;
+/// Cosines below this say nothing: unrelated short texts come out near 0.2-0.3.
+const SEMANTIC_FLOOR: f32 = 0.3;
 /// What applying to the host's (or the asked-for) product adds.
 const PRODUCT_BOOST: f64 = 0.25;
 
@@ -787,7 +798,22 @@ pub fn rank_corpus(
     // The words' scores of the best articles by their words (when the words have a share), and
     // of those found by messages or curated, in one search.
     let curated_aids: Vec<u32> = curated.iter().filter_map(|id| corpus.find(id)).collect();
-    let mut wanted: Vec<u32> = best.keys().chain(&curated_aids).copied().collect();
+    // Meaning, where the corpus has it and the words have room: the nearest articles and
+    // their cosines, the nearest also scored by their words.
+    let meaning: BTreeMap<u32, f32> = if damp > 0.0 {
+        corpus
+            .semantic(&query.text, SEMANTIC_CANDIDATES)
+            .into_iter()
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut wanted: Vec<u32> = best
+        .keys()
+        .chain(&curated_aids)
+        .chain(meaning.keys())
+        .copied()
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     let limit = if damp > 0.0 { LEXICAL_CANDIDATES } else { 0 };
@@ -797,7 +823,13 @@ pub fn rank_corpus(
         lexical.entry(aid).or_insert(score);
     }
     let top = lexical.values().copied().fold(0.0f32, f32::max);
-    let mut articles: Vec<u32> = best.keys().chain(lexical.keys()).copied().collect();
+    let nearest = meaning.values().copied().fold(0.0f32, f32::max);
+    let mut articles: Vec<u32> = best
+        .keys()
+        .chain(lexical.keys())
+        .chain(meaning.keys())
+        .copied()
+        .collect();
     articles.sort_unstable();
     articles.dedup();
     let score_of = |aid: u32| {
@@ -807,7 +839,15 @@ pub fn rank_corpus(
         // The words fill the room a message match leaves: nothing beside a complete match
         // (articles quoting the same message stay tied on it), most of it beside none.
         let m = best.get(&aid).map_or(0.0, |(m, _)| m.score);
-        m + (1.0 - m).max(0.0).powf(1.5) * LEXICAL_WEIGHT * words * damp
+        let near = meaning
+            .get(&aid)
+            .filter(|_| nearest > SEMANTIC_FLOOR)
+            .map_or(0.0, |c| {
+                ((c - SEMANTIC_FLOOR) / (nearest - SEMANTIC_FLOOR))
+                    .max(0.0)
+                    .powi(2)
+            });
+        m + (1.0 - m).max(0.0).powf(1.5) * damp * (LEXICAL_WEIGHT * words + SEMANTIC_WEIGHT * near)
     };
     let mut scored: Vec<(u32, f32)> = articles.into_iter().map(|a| (a, score_of(a))).collect();
     if let Some(keep) = keep.filter(|&k| k < scored.len()) {
@@ -1038,6 +1078,8 @@ mod ranking_tests {
     struct Fake {
         articles: Vec<Article>,
         messages: Vec<(u32, &'static str, String)>,
+        /// What the embeddings say of a query: the articles near it in meaning, by cosine.
+        meaning: Vec<(&'static str, Vec<(u32, f32)>)>,
     }
 
     impl Fake {
@@ -1045,6 +1087,7 @@ mod ranking_tests {
             let mut fake = Fake {
                 articles: Vec::new(),
                 messages: Vec::new(),
+                meaning: Vec::new(),
             };
             for (i, (id, date, title, sections)) in articles.into_iter().enumerate() {
                 fake.messages
@@ -1134,6 +1177,17 @@ mod ranking_tests {
             Lexical { top, also }
         }
 
+        fn semantic(&self, text: &str, limit: usize) -> Vec<(u32, f32)> {
+            let mut near = self
+                .meaning
+                .iter()
+                .find(|(q, _)| *q == text)
+                .map(|(_, near)| near.clone())
+                .unwrap_or_default();
+            near.truncate(limit);
+            near
+        }
+
         fn article(&self, id: u32) -> Option<ArticleRecord> {
             self.articles.get(id as usize).map(|a| a.record.clone())
         }
@@ -1213,6 +1267,23 @@ mod ranking_tests {
             ids(&corpus(), "Reason: JET_errKeyDuplicate")[..2],
             ["Q4", "Q1"]
         );
+    }
+
+    #[test]
+    fn meaning_ranks_a_description_that_shares_no_words_but_not_a_pasted_message() {
+        let mut fake = corpus();
+        let described = "mailbox database refuses to mount once brought back off tape";
+        let pasted = "The private store could not be updated\nReason: JET_errKeyDuplicate";
+        assert!(!ids(&fake, described).contains(&"Q2".to_string()));
+        // The embeddings put Q2 (the store that does not start after a restore) nearest the
+        // description, and Q3 nearest the pasted message, wrongly.
+        fake.meaning = vec![
+            (described, vec![(1, 0.71), (3, 0.40)]),
+            (pasted, vec![(2, 0.9), (0, 0.5)]),
+        ];
+        assert_eq!(ids(&fake, described)[0], "Q2");
+        // A complete message match leaves meaning no room: the articles quoting it stay first.
+        assert_eq!(ids(&fake, pasted)[..2], ["Q4", "Q1"]);
     }
 
     #[test]

@@ -36,6 +36,7 @@ use thiserror::Error;
 use crate::article::{self, Article, FixList, QuotedMessage};
 
 mod commands;
+mod semantic;
 mod table;
 use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
@@ -102,6 +103,13 @@ pub enum ArchiveError {
     #[error("{0}: no readable KB articles (QNNNNNN.TXT files) found")]
     #[diagnostic(code(kbguard::archive::empty))]
     NoArticles(String),
+    /// The sentence-embedding model given to `--semantic` cannot be used.
+    #[error(transparent)]
+    #[diagnostic(
+        code(kbguard::archive::model),
+        help("--semantic takes a directory holding config.json, vocab.txt and model.safetensors of a BERT sentence-embedding model, such as all-MiniLM-L6-v2 (docs/lookup.md says where to get it)")
+    )]
+    Model(#[from] crate::embed::EmbedError),
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError + '_ {
@@ -141,6 +149,10 @@ pub struct Meta {
     pub skipped: usize,
     /// Articles per product tag.
     pub by_product: Vec<(String, usize)>,
+    /// The sentence-embedding model directory the import was given (`--semantic`), whose
+    /// copy and vectors are in the generation's `semantic/`; none for a words-only index.
+    #[serde(default)]
+    pub semantic: Option<String>,
 }
 
 /// A file the import skipped, and why.
@@ -167,6 +179,19 @@ pub struct ImportSummary {
     pub generation: PathBuf,
     /// Its size on disk, in bytes.
     pub bytes: u64,
+    /// With `--semantic`: how many articles were embedded, and how long it took.
+    pub semantic: Option<SemanticSummary>,
+}
+
+/// What embedding the articles took (`kb import --semantic`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SemanticSummary {
+    /// Articles embedded (each as two vectors).
+    pub articles: usize,
+    /// Wall time of the embedding alone.
+    pub elapsed: Duration,
+    /// Size of the vectors file, in bytes.
+    pub bytes: u64,
 }
 
 /// Progress of an import, for a progress bar.
@@ -178,6 +203,10 @@ pub enum Progress {
     Parsed(usize),
     /// Parsing done; writing the index.
     Indexing,
+    /// Index written; this many texts are being embedded (`--semantic`).
+    Embedding(usize),
+    /// This many more texts embedded.
+    Embedded(usize),
 }
 
 struct Fields {
@@ -295,6 +324,9 @@ struct Prepared {
     mentions: Vec<Mention>,
     /// The start of its remedy, for advisories.
     remedy: String,
+    /// Its title and the opening words of its first section: what it is about, for
+    /// `--semantic`.
+    opening: String,
 }
 
 /// The tantivy side of a generation being written.
@@ -432,12 +464,17 @@ fn date_number(date: &str) -> u64 {
 }
 
 /// Imports every article under `dir` into a new generation under `root` and makes it live.
+/// With `semantic` (a sentence-embedding model directory), also embeds every article for
+/// ranking descriptions by meaning, and keeps a copy of the model beside the vectors.
 pub fn import(
     dir: &Path,
     root: &Path,
+    semantic: Option<&Path>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ImportSummary, ArchiveError> {
     let start = Instant::now();
+    // A model that cannot be loaded fails the import before any work.
+    let model = semantic.map(crate::embed::Model::load).transpose()?;
     let files = article_files(dir);
     progress(Progress::Found(files.len()));
     fs::create_dir_all(root).map_err(io_err(root))?;
@@ -447,8 +484,29 @@ pub fn import(
         .map_or(0, |d| d.as_secs());
     let generation = root.join(format!("gen-{stamp}-{}", std::process::id()));
     fs::create_dir_all(&generation).map_err(io_err(&generation))?;
-    let built = build_generation(dir, &files, &generation, progress);
-    let (articles, messages, skipped, by_product) = match built {
+    let built = build_generation(dir, &files, &generation, progress).and_then(|built| {
+        let embedded = match (&model, semantic) {
+            (Some(model), Some(source)) => Some(semantic::write(
+                &generation,
+                model,
+                source,
+                &built.openings,
+                progress,
+            )?),
+            _ => None,
+        };
+        Ok((built, embedded))
+    });
+    let (
+        Built {
+            articles,
+            messages,
+            skipped,
+            by_product,
+            ..
+        },
+        embedded,
+    ) = match built {
         Ok(built) => built,
         Err(err) => {
             // A failed import leaves nothing behind; the live generation is untouched.
@@ -467,6 +525,12 @@ pub fn import(
         messages,
         skipped: skipped.len(),
         by_product,
+        semantic: semantic.map(|m| {
+            fs::canonicalize(m)
+                .unwrap_or_else(|_| m.to_path_buf())
+                .display()
+                .to_string()
+        }),
     };
     let meta_path = generation.join(META);
     let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| ArchiveError::Io {
@@ -495,21 +559,31 @@ pub fn import(
         elapsed: start.elapsed(),
         bytes: dir_size(&generation),
         generation,
+        semantic: embedded,
     })
 }
 
 /// Counts per product tag, largest first.
 type ByProduct = Vec<(String, usize)>;
 
+/// What [`build_generation`] wrote.
+struct Built {
+    articles: usize,
+    messages: usize,
+    skipped: Vec<Skipped>,
+    by_product: ByProduct,
+    /// By article number: its title and its opening (empty for a skipped file).
+    openings: Vec<[String; 2]>,
+}
+
 /// Parses every file on all cores, feeding each article's text to the index as it is read,
 /// then indexes the quoted messages with their weights and writes the table.
-/// Returns (articles, messages, skipped files, articles per product).
 fn build_generation(
     dir: &Path,
     files: &[PathBuf],
     generation: &Path,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(usize, usize, Vec<Skipped>, ByProduct), ArchiveError> {
+) -> Result<Built, ArchiveError> {
     let mut writer = Writer::create(generation)?;
     let outcomes: Vec<Result<Prepared, Skipped>> = files
         .par_iter()
@@ -618,7 +692,17 @@ fn build_generation(
         .flat_map(|p| &p.messages)
         .filter(|(section, _, _)| section != TITLE_SECTION)
         .count();
-    Ok((prepared.len(), quoted, skipped, by_product))
+    let mut openings = vec![[String::new(), String::new()]; files.len()];
+    for p in prepared.iter_mut() {
+        openings[p.aid] = [p.record.title.clone(), std::mem::take(&mut p.opening)];
+    }
+    Ok(Built {
+        articles: prepared.len(),
+        messages: quoted,
+        skipped,
+        by_product,
+        openings,
+    })
 }
 
 /// Writes the service-pack fix lists of the archive (`fixlists.json`): which articles' bugs
@@ -657,6 +741,7 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
     } else {
         remedy(&a)
     };
+    let opening = semantic::opening(&a);
     // The title is matched like a message too: a description often says what a title says.
     let title = QuotedMessage {
         section: TITLE_SECTION.into(),
@@ -692,6 +777,7 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
         fix_lists,
         mentions,
         remedy,
+        opening,
     }
 }
 
@@ -837,6 +923,7 @@ pub struct Archive {
     n_messages: f32,
     n_articles: u64,
     weight_cache: Mutex<HashMap<String, f32>>,
+    semantic: semantic::Lazy,
 }
 
 /// Query words in more than this part (one in ten) of the articles are left out of the words-over-fields
@@ -933,6 +1020,7 @@ impl Archive {
                 .map_err(tantivy_err(&tantivy_dir))?;
         }
         Ok(Archive {
+            semantic: semantic::Lazy::of(&path),
             n_messages: table.message_count() as f32,
             n_articles: u64::try_from(table.article_count()).unwrap_or(u64::MAX),
             path,
@@ -942,6 +1030,20 @@ impl Archive {
             searcher,
             fields,
             weight_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether the index was imported with `--semantic` and, if so, whether its model and
+    /// vectors load (the reason when not): `None` for a words-only index.
+    pub fn semantic_status(&self) -> Option<Result<(), String>> {
+        if !self.semantic.present() {
+            return None;
+        }
+        Some(match self.semantic.get() {
+            Some(Ok((_, vectors))) if vectors.items() == self.table.article_count() => Ok(()),
+            Some(Ok(_)) => Err("the vectors do not match the index's articles".into()),
+            Some(Err(reason)) => Err(reason.to_string()),
+            None => Err("no vectors".into()),
         })
     }
 
@@ -1250,6 +1352,15 @@ impl Corpus for Archive {
         }
     }
 
+    fn semantic(&self, text: &str, limit: usize) -> Vec<(u32, f32)> {
+        match self.semantic.get() {
+            Some(Ok((model, vectors))) if vectors.items() == self.table.article_count() => {
+                vectors.nearest(&model.embed(text), limit)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn article(&self, id: u32) -> Option<ArticleRecord> {
         self.table.article(id as usize)
     }
@@ -1552,7 +1663,7 @@ mod tests {
     fn fixture() -> (tempfile::TempDir, Archive) {
         let root = tempfile::tempdir().expect("temporary directory");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kbarchive");
-        import(&dir, root.path(), &|_| {}).expect("fixture imports");
+        import(&dir, root.path(), None, &|_| {}).expect("fixture imports");
         let archive = Archive::open(root.path()).expect("fixture opens");
         (root, archive)
     }

@@ -150,6 +150,11 @@ pub(crate) enum KbCmd {
         dir: PathBuf,
         #[command(flatten)]
         index: IndexArgs,
+        /// Also embed every article with the sentence-embedding model in MODEL_DIR
+        /// (all-MiniLM-L6-v2: config.json, vocab.txt, model.safetensors), so that lookup ranks
+        /// descriptions by meaning too; minutes, not seconds (docs/lookup.md)
+        #[arg(long, value_name = "MODEL_DIR")]
+        semantic: Option<PathBuf>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,

