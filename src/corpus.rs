@@ -52,6 +52,19 @@ pub struct Lexical {
     pub top: Vec<(u32, f32)>,
     /// The articles asked about that hold any of the words, and their scores.
     pub also: Vec<(u32, f32)>,
+    /// For each article of `top` and `also`: how much of the query's searched words it holds.
+    pub coverage: Vec<(u32, Coverage)>,
+}
+
+/// The share (0..1) of a query's searched words an article holds: BM25 sums what each word
+/// adds, this says how many of them are there at all, so an article that holds all the
+/// question's words ranks above one that holds one of them many times.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Coverage {
+    /// In its title.
+    pub title: f32,
+    /// Anywhere in it.
+    pub anywhere: f32,
 }
 
 /// A searchable collection of articles and the messages they quote, numbered from 0. Shared
@@ -65,7 +78,7 @@ pub trait Corpus: Weights + Sync {
     /// Articles whose text best matches the query's words, weighing where in the article a
     /// word stands (title above symptoms above body): the best `limit` with their scores, best
     /// first, and the score of each article of `also` that holds any of the words (whether or
-    /// not it is among the best), in one search.
+    /// not it is among the best), in one search; and the [`Coverage`] of each.
     fn lexical(&self, query: &Query, limit: usize, also: &[u32]) -> Lexical;
     /// The articles nearest in meaning to `text` (the best cosine of its sentence embeddings
     /// with the text's), best first, at most `limit`; none when the corpus has no embeddings

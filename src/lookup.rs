@@ -16,7 +16,7 @@ use crate::analysis::{
     code_tokens, for_each_word, is_hex_value, line_units, token_weight, tokenize, unit_weight,
     Query, Token, Uniform, Weights, COMMON_MESSAGE_WEIGHT, MAX_UNIT_TOKENS,
 };
-use crate::corpus::{Corpus, TITLE_SECTION};
+use crate::corpus::{Corpus, Coverage, TITLE_SECTION};
 use crate::facts::{render_template, FactSet};
 use crate::model::{RuleId, Symptom};
 use crate::products::ProductQuery;
@@ -611,8 +611,18 @@ const SEMANTIC_CANDIDATES: usize = 40;
 const SEMANTIC_WEIGHT: f32 = 0.8;
 /// Cosines below this say nothing: unrelated short texts come out near 0.2-0.3.
 const SEMANTIC_FLOOR: f32 = 0.3;
-/// What applying to the host's (or the asked-for) product adds.
-const PRODUCT_BOOST: f64 = 0.25;
+/// What holding all the query's searched words adds (in proportion to the share held), beside
+/// the words' BM25 sum: a question is better answered by the article that has all its words
+/// than by one that repeats one. It shrinks by the square of the words' damping, faster than
+/// the words' share, because it is evidence about the whole query: beside a good partial
+/// message match (a message with words after it), the other articles that hold the extra words
+/// must not overtake the one that quotes the message.
+const COVERAGE_WEIGHT: f32 = 1.0;
+/// The same for the title's share, on top.
+const COVERAGE_TITLE_WEIGHT: f32 = 0.1;
+/// What applying to the host's (or the asked-for) product adds: more than the words' coverage
+/// can add beside a partial message match, so the host's articles lead a mixed query too.
+const PRODUCT_BOOST: f64 = 0.5;
 
 /// What a lookup is asked besides the text.
 #[derive(Clone, Debug, Default)]
@@ -818,6 +828,7 @@ pub fn rank_corpus(
     wanted.dedup();
     let limit = if damp > 0.0 { LEXICAL_CANDIDATES } else { 0 };
     let found = corpus.lexical(query, limit, &wanted);
+    let coverage: BTreeMap<u32, Coverage> = found.coverage.into_iter().collect();
     let mut lexical: BTreeMap<u32, f32> = found.top.into_iter().collect();
     for (aid, score) in found.also {
         lexical.entry(aid).or_insert(score);
@@ -847,7 +858,11 @@ pub fn rank_corpus(
                     .max(0.0)
                     .powi(2)
             });
+        let held = coverage.get(&aid).map_or(0.0, |c| {
+            COVERAGE_TITLE_WEIGHT * c.title + COVERAGE_WEIGHT * c.anywhere
+        });
         m + (1.0 - m).max(0.0).powf(1.5) * damp * (LEXICAL_WEIGHT * words + SEMANTIC_WEIGHT * near)
+            + damp * damp * held
     };
     let mut scored: Vec<(u32, f32)> = articles.into_iter().map(|a| (a, score_of(a))).collect();
     if let Some(keep) = keep.filter(|&k| k < scored.len()) {
@@ -1170,11 +1185,46 @@ mod ranking_tests {
             let mut top = scored.clone();
             top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             top.truncate(limit);
-            let also = scored
+            let also: Vec<(u32, f32)> = scored
                 .into_iter()
                 .filter(|(i, _)| also.contains(i))
                 .collect();
-            Lexical { top, also }
+            // As the archive leaves the commonest words out of the words it searches, the fake
+            // leaves out words of one or two letters.
+            let words: Vec<&str> = query
+                .tokens
+                .iter()
+                .map(|t| t.text.as_str())
+                .filter(|w| w.len() > 2)
+                .collect();
+            let coverage = top
+                .iter()
+                .chain(&also)
+                .map(|&(i, _)| {
+                    let a = &self.articles[i as usize];
+                    let title = Fake::words(&a.record.title);
+                    let body: Vec<String> = a
+                        .sections
+                        .iter()
+                        .flat_map(|(_, t)| Fake::words(t))
+                        .collect();
+                    let share = |holds: &dyn Fn(&str) -> bool| {
+                        words.iter().filter(|w| holds(w)).count() as f32 / words.len() as f32
+                    };
+                    let in_title = |w: &str| title.iter().any(|t| t == w);
+                    let anywhere = |w: &str| in_title(w) || body.iter().any(|t| t == w);
+                    let coverage = Coverage {
+                        title: share(&in_title),
+                        anywhere: share(&anywhere),
+                    };
+                    (i, coverage)
+                })
+                .collect();
+            Lexical {
+                top,
+                also,
+                coverage,
+            }
         }
 
         fn semantic(&self, text: &str, limit: usize) -> Vec<(u32, f32)> {
@@ -1284,6 +1334,30 @@ mod ranking_tests {
         assert_eq!(ids(&fake, described)[0], "Q2");
         // A complete message match leaves meaning no room: the articles quoting it stay first.
         assert_eq!(ids(&fake, pasted)[..2], ["Q4", "Q1"]);
+    }
+
+    #[test]
+    fn an_article_holding_all_the_words_ranks_above_one_whose_title_holds_one() {
+        // Q5's title holds one of the words (weighed 3 in the fake, and matched as a title);
+        // Q6's text holds all three (1 each): the same sum of words, but Q6 answers the question.
+        let fake = Fake::new(vec![
+            (
+                "Q5",
+                "2001-01-01",
+                "Spooler Settings",
+                vec![("SUMMARY", "Settings.")],
+            ),
+            (
+                "Q6",
+                "2001-01-01",
+                "Queue Problems",
+                vec![(
+                    "SYMPTOMS",
+                    "The widget spooler stops; a widget crash follows.",
+                )],
+            ),
+        ]);
+        assert_eq!(ids(&fake, "widget spooler crash")[0], "Q6");
     }
 
     #[test]

@@ -42,7 +42,7 @@ use crate::analysis::{
     idf, lexical_words, line_units, stem, token_weight, tokenize, Query, Token, Weights,
     COMMON_MESSAGE_WEIGHT,
 };
-pub use crate::corpus::{ArticleRecord, Corpus, Lexical, MessageView, TITLE_SECTION};
+pub use crate::corpus::{ArticleRecord, Corpus, Coverage, Lexical, MessageView, TITLE_SECTION};
 use crate::mentions::{self, Mention};
 use crate::products;
 pub use commands::{CommandEntry, Commands};
@@ -1203,6 +1203,58 @@ impl Archive {
         (top, sums_of_also)
     }
 
+    /// The [`Coverage`] of `words` (stemmed) in each of `aids`: their postings, sought.
+    fn coverage(&self, words: &[&str], aids: &[u32]) -> Vec<(u32, Coverage)> {
+        if words.is_empty() || aids.is_empty() {
+            return Vec::new();
+        }
+        // Per article: a bit per word held in the title, and a bit per word held anywhere.
+        let mut held: HashMap<u32, (u32, u32)> = HashMap::new();
+        for reader in self.searcher.segment_readers() {
+            let docs = self.documents_of(aids, reader);
+            for (i, word) in words.iter().enumerate().take(32) {
+                for (field_number, field) in self.fields.words.iter().enumerate() {
+                    let term = Term::from_field_text(*field, word);
+                    let Ok(index) = reader.inverted_index(*field) else {
+                        continue;
+                    };
+                    let Ok(Some(info)) = index.get_term_info(&term) else {
+                        continue;
+                    };
+                    let Ok(mut postings) =
+                        index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+                    else {
+                        continue;
+                    };
+                    for &(doc, aid) in &docs {
+                        if postings.doc() <= doc && postings.seek(doc) == doc {
+                            let bits = held.entry(aid).or_default();
+                            if field_number == TITLE {
+                                bits.0 |= 1 << i;
+                            }
+                            bits.1 |= 1 << i;
+                        }
+                    }
+                }
+            }
+        }
+        let n = words.len().min(32) as f32;
+        let mut coverage: Vec<(u32, Coverage)> = held
+            .into_iter()
+            .map(|(aid, (title, anywhere))| {
+                (
+                    aid,
+                    Coverage {
+                        title: title.count_ones() as f32 / n,
+                        anywhere: anywhere.count_ones() as f32 / n,
+                    },
+                )
+            })
+            .collect();
+        coverage.sort_unstable_by_key(|(aid, _)| *aid);
+        coverage
+    }
+
     /// The documents of articles `aids` in one segment, in order, each with its article.
     fn documents_of(
         &self,
@@ -1343,11 +1395,17 @@ impl Corpus for Archive {
             }
         }
         let (top, also) = self.top_of_sum(&words, limit, also);
+        let top: Vec<(u32, f32)> = top
+            .into_iter()
+            .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
+            .collect();
+        let mut found: Vec<u32> = top.iter().chain(&also).map(|(aid, _)| *aid).collect();
+        found.sort_unstable();
+        found.dedup();
+        let words: Vec<&str> = terms.iter().map(|(_, t)| *t).collect();
         Lexical {
-            top: top
-                .into_iter()
-                .filter_map(|(score, aid)| Some((u32::try_from(aid).ok()?, score)))
-                .collect(),
+            coverage: self.coverage(&words, &found),
+            top,
             also,
         }
     }
@@ -1666,6 +1724,29 @@ mod tests {
         import(&dir, root.path(), None, &|_| {}).expect("fixture imports");
         let archive = Archive::open(root.path()).expect("fixture opens");
         (root, archive)
+    }
+
+    #[test]
+    fn coverage_counts_the_searched_words_an_article_holds() {
+        let (_root, archive) = fixture();
+        let query = Query::new("frobnicator cluster catalog", &archive);
+        let found = archive.lexical(&query, 10, &[]);
+        let of = |id: &str| {
+            let aid = archive.find(id).unwrap();
+            found
+                .coverage
+                .iter()
+                .find(|(a, _)| *a == aid)
+                .map(|(_, c)| *c)
+        };
+        // Q999001's title holds two of the three words; Q999003's title the third.
+        let frob = of("Q999001").unwrap();
+        assert!((frob.title - 2.0 / 3.0).abs() < 1e-6, "{frob:?}");
+        assert!(frob.anywhere >= frob.title);
+        let gadget = of("Q999003").unwrap();
+        assert!((gadget.title - 1.0 / 3.0).abs() < 1e-6, "{gadget:?}");
+        // Every article found has its coverage, and no other.
+        assert_eq!(found.coverage.len(), found.top.len());
     }
 
     #[test]
