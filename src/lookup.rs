@@ -772,32 +772,7 @@ pub fn rank_corpus(
     curated: &[&str],
     keep: Option<usize>,
 ) -> Vec<Hit> {
-    // The best message of each article: (score, message number).
-    let mut best: BTreeMap<u32, (UnitMatch, u32)> = BTreeMap::new();
-    for mid in corpus.message_candidates(query, CANDIDATES) {
-        let Some(message) = corpus.message(mid) else {
-            continue;
-        };
-        let totals = UnitTotals::Stored {
-            whole: message.total,
-            lines: &message.lines,
-        };
-        let Some(mut m) = match_message_with(query, message.text, totals) else {
-            continue;
-        };
-        if message.section == TITLE_SECTION {
-            m.score *= TITLE_FACTOR;
-        } else if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
-            m.score *= OTHER_SECTION_FACTOR;
-        }
-        // Equal scores keep the article's first message, whatever the candidate order.
-        let better = best
-            .get(&message.article)
-            .is_none_or(|(b, bmid)| (m.score, Reverse(mid)) > (b.score, Reverse(*bmid)));
-        if better {
-            best.insert(message.article, (m, mid));
-        }
-    }
+    let best = best_messages(corpus, query);
     // The better some message matches, the more the query is a pasted message and the less an
     // article's words alone say: the words' share shrinks by the best match's square.
     let best_m = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
@@ -908,6 +883,36 @@ pub fn rank_corpus(
         .collect();
     sort_hits(&mut hits);
     hits
+}
+
+/// The best message of each article among the candidates for `query`: (match, message number).
+fn best_messages(corpus: &dyn Corpus, query: &Query) -> BTreeMap<u32, (UnitMatch, u32)> {
+    let mut best: BTreeMap<u32, (UnitMatch, u32)> = BTreeMap::new();
+    for mid in corpus.message_candidates(query, CANDIDATES) {
+        let Some(message) = corpus.message(mid) else {
+            continue;
+        };
+        let totals = UnitTotals::Stored {
+            whole: message.total,
+            lines: &message.lines,
+        };
+        let Some(mut m) = match_message_with(query, message.text, totals) else {
+            continue;
+        };
+        if message.section == TITLE_SECTION {
+            m.score *= TITLE_FACTOR;
+        } else if !message.section.eq_ignore_ascii_case("SYMPTOMS") {
+            m.score *= OTHER_SECTION_FACTOR;
+        }
+        // Equal scores keep the article's first message, whatever the candidate order.
+        let better = best
+            .get(&message.article)
+            .is_none_or(|(b, bmid)| (m.score, Reverse(mid)) > (b.score, Reverse(*bmid)));
+        if better {
+            best.insert(message.article, (m, mid));
+        }
+    }
+    best
 }
 
 fn split_list(text: &str, sep: char) -> Vec<String> {
