@@ -684,13 +684,16 @@ impl<'a> Lookup<'a> {
             .collect();
         if let Some(corpus) = self.corpus {
             let curated: Vec<&str> = hits.keys().map(String::as_str).collect();
+            let curated_best = hits.values().map(|h| h.score).fold(0.0f64, f64::max);
             // Only the best `limit` can be shown, beside the curated ones they may merge
             // with; unless products re-rank them, the rest need not be read.
             let keep = options
                 .products
                 .is_empty()
                 .then_some(options.limit.saturating_add(curated.len()));
-            for hit in rank_corpus(corpus, &query, &curated, keep) {
+            #[allow(clippy::cast_possible_truncation)] // a match score, 0..1
+            let curated_best = curated_best as f32;
+            for hit in rank_corpus(corpus, &query, &curated, curated_best, keep) {
                 match hits.get_mut(&hit.id) {
                     // A curated hit keeps its rules and workaround; it takes the better score
                     // and what the archive knows of the article.
@@ -763,19 +766,25 @@ fn sort_hits(hits: &mut [Hit]) {
 /// [`LEXICAL_WEIGHT`] times its words-over-fields score relative to the best article's. A
 /// pasted error is decided by its message, a description by its words, a mixture by both.
 /// `curated` names articles the curated set already found: their lexical evidence is scored
-/// too, so a curated hit is not outranked by an equal archive one. With `keep`, only the
+/// too, so a curated hit is not outranked by an equal archive one; `curated_best`, the best
+/// curated match, shrinks the words' share as an archive message match does. With `keep`, only the
 /// articles that can be among the best `keep` (a score at least the `keep`-th best; ties kept)
 /// and the curated ones are returned, the others never read from the corpus.
 pub fn rank_corpus(
     corpus: &dyn Corpus,
     query: &Query,
     curated: &[&str],
+    curated_best: f32,
     keep: Option<usize>,
 ) -> Vec<Hit> {
     let best = best_messages(corpus, query);
     // The better some message matches, the more the query is a pasted message and the less an
     // article's words alone say: the words' share shrinks by the best match's square.
-    let best_m = best.values().map(|(m, _)| m.score).fold(0.0f32, f32::max);
+    // A curated symptom is a message too (or our description of one).
+    let best_m = best
+        .values()
+        .map(|(m, _)| m.score)
+        .fold(curated_best.clamp(0.0, 1.0), f32::max);
     let damp = (1.0 - best_m * best_m).max(0.0);
     // A complete match leaves the words no share: articles found by their words alone would
     // score nothing, so they are not searched for (the articles found by messages, and the
