@@ -484,7 +484,8 @@ pub fn import(
         .map_or(0, |d| d.as_secs());
     let generation = root.join(format!("gen-{stamp}-{}", std::process::id()));
     fs::create_dir_all(&generation).map_err(io_err(&generation))?;
-    let built = build_generation(dir, &files, &generation, progress).and_then(|built| {
+    let openings = model.is_some();
+    let built = build_generation(dir, &files, &generation, openings, progress).and_then(|built| {
         let embedded = match (&model, semantic) {
             (Some(model), Some(source)) => Some(semantic::write(
                 &generation,
@@ -582,6 +583,7 @@ fn build_generation(
     dir: &Path,
     files: &[PathBuf],
     generation: &Path,
+    openings: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Built, ArchiveError> {
     let mut writer = Writer::create(generation)?;
@@ -605,7 +607,7 @@ fn build_generation(
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            Ok(prepare(aid, article, path, dir))
+            Ok(prepare(aid, article, path, dir, openings))
         })
         .collect();
     let mut prepared = Vec::with_capacity(outcomes.len());
@@ -692,10 +694,16 @@ fn build_generation(
         .flat_map(|p| &p.messages)
         .filter(|(section, _, _)| section != TITLE_SECTION)
         .count();
-    let mut openings = vec![[String::new(), String::new()]; files.len()];
-    for p in prepared.iter_mut() {
-        openings[p.aid] = [p.record.title.clone(), std::mem::take(&mut p.opening)];
-    }
+    // What `--semantic` embeds, by article number; nothing is kept for a words-only import.
+    let openings = if openings {
+        let mut by_aid = vec![[String::new(), String::new()]; files.len()];
+        for p in prepared.iter_mut() {
+            by_aid[p.aid] = [p.record.title.clone(), std::mem::take(&mut p.opening)];
+        }
+        by_aid
+    } else {
+        Vec::new()
+    };
     Ok(Built {
         articles: prepared.len(),
         messages: quoted,
@@ -733,7 +741,8 @@ fn write_fix_lists(generation: &Path, prepared: &[Prepared]) -> Result<(), Archi
 
 /// What the table keeps of an article: its record and its quoted messages, tokenised (the
 /// article's words went to the index as it was read).
-fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
+/// With `openings`, also the text `--semantic` embeds.
+fn prepare(aid: usize, a: Article, path: &Path, root: &Path, openings: bool) -> Prepared {
     let fix_lists = article::fix_lists(&a);
     let mentions = mentions::extract(&a);
     let remedy = if mentions.is_empty() {
@@ -741,7 +750,11 @@ fn prepare(aid: usize, a: Article, path: &Path, root: &Path) -> Prepared {
     } else {
         remedy(&a)
     };
-    let opening = semantic::opening(&a);
+    let opening = if openings {
+        semantic::opening(&a)
+    } else {
+        String::new()
+    };
     // The title is matched like a message too: a description often says what a title says.
     let title = QuotedMessage {
         section: TITLE_SECTION.into(),
