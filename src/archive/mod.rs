@@ -1033,7 +1033,7 @@ impl Archive {
                 .map_err(tantivy_err(&tantivy_dir))?;
         }
         Ok(Archive {
-            semantic: semantic::Lazy::of(&path),
+            semantic: semantic::Lazy::of(&path, table.article_count()),
             n_messages: table.message_count() as f32,
             n_articles: u64::try_from(table.article_count()).unwrap_or(u64::MAX),
             path,
@@ -1053,8 +1053,7 @@ impl Archive {
             return None;
         }
         Some(match self.semantic.get() {
-            Some(Ok((_, vectors))) if vectors.items() == self.table.article_count() => Ok(()),
-            Some(Ok(_)) => Err("the vectors do not match the index's articles".into()),
+            Some(Ok(_)) => Ok(()),
             Some(Err(reason)) => Err(reason.to_string()),
             None => Err("no vectors".into()),
         })
@@ -1425,9 +1424,7 @@ impl Corpus for Archive {
 
     fn semantic(&self, text: &str, limit: usize) -> Vec<(u32, f32)> {
         match self.semantic.get() {
-            Some(Ok((model, vectors))) if vectors.items() == self.table.article_count() => {
-                vectors.nearest(&model.embed(text), limit)
-            }
+            Some(Ok((model, vectors))) => vectors.nearest(&model.embed(text), limit),
             _ => Vec::new(),
         }
     }

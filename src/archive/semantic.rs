@@ -77,15 +77,18 @@ pub(super) fn write(
 #[derive(Debug)]
 pub(super) struct Lazy {
     dir: Option<PathBuf>,
+    /// How many articles the index holds: vectors for another number are not this index's.
+    articles: usize,
     loaded: OnceLock<Result<(Model, Vectors), String>>,
 }
 
 impl Lazy {
-    /// The view of `generation`, if it was imported with `--semantic`.
-    pub(super) fn of(generation: &Path) -> Lazy {
+    /// The view of `generation` (of `articles` articles), if it was imported with `--semantic`.
+    pub(super) fn of(generation: &Path, articles: usize) -> Lazy {
         let dir = generation.join(DIR);
         Lazy {
             dir: dir.join(VECTORS).is_file().then_some(dir),
+            articles,
             loaded: OnceLock::new(),
         }
     }
@@ -105,6 +108,9 @@ impl Lazy {
             let vectors = Vectors::from_bytes(&bytes)
                 .filter(|v| v.dimensions() == model.dimensions())
                 .ok_or_else(|| format!("{}: not vectors of this model", path.display()))?;
+            if vectors.items() != self.articles {
+                return Err("the vectors do not match the index's articles".into());
+            }
             Ok((model, vectors))
         });
         Some(loaded.as_ref().map_err(String::as_str))
